@@ -1,0 +1,5 @@
+"""``python -m csmbench`` runs the command line."""
+
+from csmbench._cli import main
+
+main()

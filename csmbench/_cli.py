@@ -1,0 +1,163 @@
+"""The ``csmbench`` command line: build, eval, report, tool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from csmbench.errors import CSMBenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Cross-scale materials-science episodes for tool-using agents.")
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console)
+
+
+def _parse_counts(text: str) -> dict[str, int]:
+    counts = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition("=")
+        if not count.isdigit():
+            raise CSMBenchError(f"--families expects name=count pairs like "
+                                f"'scale_bar.pixel_size=10', got {part!r}")
+        counts[name] = int(count)
+    return counts
+
+
+@app.command()
+def build(
+    out: Annotated[Path, typer.Option(help="Folder to write the dataset into (new or empty).")],
+    preset: Annotated[str, typer.Option(help="Preset: smoke or scale_bar.")] = "smoke",
+    seed: Annotated[int, typer.Option(help="Root seed; the same seed gives identical bytes.")] = 0,
+    families: Annotated[str, typer.Option(help="Instead of a preset: name=count,...")] = "",
+) -> None:
+    """Generate a dataset of items with exact ground truth."""
+    from csmbench.episodes.generators import build_dataset
+
+    counts = _parse_counts(families) if families else None
+    with _progress() as bar:
+        task = bar.add_task("building", total=None, status="")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        root = build_dataset(out, preset=preset, seed=seed, counts=counts, progress=advance)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    console.print(f"built {manifest['counts']['items']} items into {root} "
+                  f"(preset {manifest.get('preset')}, seed {seed})")
+
+
+@app.command("eval")
+def evaluate_command(
+    data: Annotated[Path, typer.Option(help="Dataset folder (from `csmbench build`).")],
+    out: Annotated[Path, typer.Option(help="Run folder: episodes.jsonl and summary.json.")],
+    agent: Annotated[str, typer.Option(help="reference, no-tools, ...")] = "reference",
+    tools: Annotated[str, typer.Option(help="all, none, or a comma-separated list.")] = "all",
+    concurrency: Annotated[int, typer.Option(min=1)] = 16,
+    epochs: Annotated[int, typer.Option(min=1)] = 1,
+    max_steps: Annotated[int, typer.Option(min=1)] = 16,
+    items: Annotated[str, typer.Option(help="Only these item ids (comma-separated).")] = "",
+) -> None:
+    """Evaluate an agent; resumes a stopped run in the same --out folder."""
+    from csmbench._run import RunConfig, evaluate
+    from csmbench.graders import results_table
+
+    config = RunConfig(agent=agent, tools=tools, max_steps=max_steps, epochs=epochs,
+                       concurrency=concurrency)
+    with _progress() as bar:
+        task = bar.add_task(agent, total=None, status="")
+        tally = {"correct": 0, "errors": 0}
+
+        def advance(record: Any, done: int, total: int) -> None:
+            tally["correct"] += record.correct
+            tally["errors"] += record.status == "error"
+            bar.update(task, completed=done, total=total,
+                       status=f"acc {tally['correct'] / done:.1%} errors {tally['errors']}")
+
+        ids = [i for i in items.split(",") if i] or None
+        summary = asyncio.run(evaluate(data, out, config, item_ids=ids, progress=advance))
+    Console().print(results_table({f"{agent} (tools={tools})": summary}))
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
+    markdown: Annotated[bool, typer.Option(help="Print Markdown instead of a table.")] = False,
+) -> None:
+    """Print the results table of one or more runs."""
+    from csmbench.graders import results_markdown, results_table
+
+    summaries = {}
+    for run in runs:
+        path = run / "summary.json"
+        if not path.is_file():
+            raise CSMBenchError(f"{run} has no summary.json; run `csmbench eval --out {run}` first")
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        config = summary.get("config", {})
+        summaries[f"{config.get('agent', run.name)} (tools={config.get('tools', '?')})"] = summary
+    if markdown:
+        print(results_markdown(summaries), end="")
+    else:
+        Console().print(results_table(summaries))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def tool(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Tool name; `csmbench tool list` lists them.")],
+) -> None:
+    """Run one tool on local files and print its JSON result: csmbench tool NAME --ARG VALUE ..."""
+    from csmbench.tools import REGISTRY, ToolContext
+
+    if name == "list":
+        for spec in (REGISTRY.get(n) for n in REGISTRY.names):
+            print(f"{spec.name}: {spec.description.splitlines()[0]}")
+        return
+    spec = REGISTRY.get(name)
+    arguments = _tool_arguments(ctx.args, raw=set(spec.attachment_params))
+    files = {key: arguments[key] for key in spec.attachment_params if key in arguments}
+    context = ToolContext.from_files(files)
+    arguments.update({key: key for key in files})  # the file's attachment id is its option name
+    print(json.dumps(spec.run(arguments, context), indent=2, ensure_ascii=False))
+
+
+def _tool_arguments(args: list[str], raw: set[str]) -> dict[str, Any]:
+    """``--key value`` pairs; values parsed as JSON when they are JSON (except ``raw`` keys)."""
+    arguments: dict[str, Any] = {}
+    key = None
+    for token in args:
+        if token.startswith("--"):
+            key = token[2:].replace("-", "_")
+            arguments[key] = True
+        elif key in raw:
+            arguments[key], key = token, None
+        elif key is not None:
+            try:
+                arguments[key] = json.loads(token)
+            except json.JSONDecodeError:
+                arguments[key] = token
+            key = None
+        else:
+            raise CSMBenchError(f"unexpected argument {token!r}; pass --name value pairs")
+    return arguments
+
+
+def main() -> None:
+    """Entry point: run the app, turning csmbench errors into one clear line and exit code 2."""
+    try:
+        app()
+    except CSMBenchError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)

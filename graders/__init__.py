@@ -1,0 +1,15 @@
+"""Answer graders, run metrics and results tables."""
+
+from ._answer import (
+    UNPARSEABLE,
+    grade_answer,
+    grade_choice,
+    grade_numeric,
+    read_choice,
+    read_numeric,
+)
+from ._metrics import outcome, summarize
+from ._report import results_markdown, results_table
+
+__all__ = ["UNPARSEABLE", "grade_answer", "grade_choice", "grade_numeric", "outcome",
+           "read_choice", "read_numeric", "results_markdown", "results_table", "summarize"]
