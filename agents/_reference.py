@@ -73,7 +73,7 @@ class ReferenceAgent:
         except StopIteration as stop:
             return stop.value
         except ToolFailed as exc:
-            return FinalAnswer(text=f"cannot solve: {exc}")
+            return FinalAnswer(text="cannot solve: a tool the solver needs failed")
 
 
 @register_agent("reference")

@@ -65,6 +65,16 @@ def read_records(run_dir: Path) -> list[EpisodeRecord]:
     return list(latest.values())
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line that a killed run left without its newline, so appends stay whole."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
 def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
     path = run_dir / CONFIG
     if path.exists():
@@ -119,6 +129,7 @@ async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfi
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_config(run_dir, config.identity(dataset))
+    _drop_torn_tail(run_dir / EPISODES)
     finished = {(r.item_id, r.epoch) for r in read_records(run_dir) if r.status != "error"}
     items = [dataset.item(i) for i in item_ids] if item_ids else list(dataset.items)
     todo = [(item, epoch) for epoch in range(config.epochs) for item in items
