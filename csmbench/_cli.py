@@ -113,6 +113,40 @@ def report(
         Console().print(results_table(summaries))
 
 
+db_app = typer.Typer(no_args_is_help=True, help="The embedded crystal database.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("build")
+def db_build(
+    path: Annotated[Path | None, typer.Option(help="Where to write it (default: the cache).")] = None,
+) -> None:
+    """Build (or rebuild) the crystal database from its sources."""
+    from csmbench.tools import build_database, default_database_path
+
+    with _progress() as bar:
+        task = bar.add_task("crystal database", total=None, status="")
+        built = build_database(path or default_database_path(),
+                               progress=lambda done, key: bar.update(task, completed=done,
+                                                                     status=key))
+    console.print(f"built {built}")
+
+
+@db_app.command("info")
+def db_info(
+    path: Annotated[Path | None, typer.Option(help="Database file (default: the cache).")] = None,
+) -> None:
+    """Where the crystal database is and what it holds (built first if missing)."""
+    from collections import Counter
+
+    from csmbench.tools._crystal_db import load_records, open_database
+
+    database = open_database(path)
+    records = load_records(database)
+    print(json.dumps({"path": str(database), "records": len(records),
+                      "by_source": dict(Counter(r.source for r in records))}, indent=2))
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def tool(
     ctx: typer.Context,

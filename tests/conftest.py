@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,9 @@ from PIL import Image
 from csmbench.episodes import Choice, DatasetWriter, Item, Numeric
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+# The crystal database is built once (under a file lock) and reused across test runs.
+os.environ.setdefault("CSMBENCH_CACHE_DIR",
+                      str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "csmbench"))
 
 
 @pytest.fixture(scope="session")
