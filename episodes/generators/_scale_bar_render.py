@@ -8,7 +8,7 @@ corners ("overlay"). The bar's length and value fix the pixel size exactly.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -113,6 +113,35 @@ def _overlay_origin(
     return x, y
 
 
+INK_CONFUSION_GREY = 0.35
+"""Specimen pixels within this grey distance (of 1) of the ink can be mistaken for it."""
+MAX_CONFUSED_FRACTION = 0.03
+"""More confusable pixels than this under a bare overlay and a microscopist adds a box."""
+
+
+def _overlay_region(design: ScaleBarDesign, frame: tuple[int, int]) -> Box:
+    layout = layout_block(design)
+    pad = round(BOX_PADDING_FRACTION * design.font_px) if design.backing_box else 0
+    size = (layout.width + 2 * pad, layout.height + 2 * pad)
+    x, y = _overlay_origin(design, size, frame)
+    return x, y, x + size[0], y + size[1]
+
+
+def legible_design(design: ScaleBarDesign, specimen: np.ndarray) -> ScaleBarDesign:
+    """Make a bare overlay legible, as a microscopist would: ink that contrasts with the
+    specimen under it, and a backing box where the specimen there has features of the
+    ink's own grey (dark grain boundaries under black text, say)."""
+    if design.style != "overlay" or design.backing_box:
+        return design
+    height, width = specimen.shape
+    x0, y0, x1, y1 = _overlay_region(design, (width, height))
+    under = specimen[max(y0, 0):y1, max(x0, 0):x1]
+    light = bool(under.mean() < 0.5)
+    ink = 1.0 if light else 0.0
+    confused = float(np.mean(np.abs(under - ink) < INK_CONFUSION_GREY))
+    return replace(design, light_on_dark=light, backing_box=confused > MAX_CONFUSED_FRACTION)
+
+
 def _draw_overlay(image: Image.Image, design: ScaleBarDesign) -> Box:
     """Draw a bare bar (optionally on a backing box) in a corner; return the bar bbox."""
     layout = layout_block(design)
@@ -206,7 +235,7 @@ def synthesize_micrograph(
     height_px = round(width_px * rng.uniform(*ASPECT_RANGE))
     design = random_design(rng, width_px=width_px, modality=modality, style=style)
     specimen = render_specimen(modality, height_px, width_px, rng)
-    return render_micrograph(specimen, design, modality)
+    return render_micrograph(specimen, legible_design(design, specimen), modality)
 
 
 def encode_micrograph(pixels: np.ndarray, fmt: ImageFormat) -> bytes:
