@@ -6,7 +6,6 @@ there it is the best answer, better than any reading of the burned-in scale bar.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Mapping
@@ -14,6 +13,8 @@ from typing import Any
 
 import pint
 import tifffile
+
+from csmbench.units import UREG
 
 __all__ = ["FEI_TAGS", "TESCAN_TAG", "ZEISS_TAG", "pixel_size_from_tiff"]
 
@@ -28,12 +29,6 @@ TESCAN_TAG = 50431
 
 _TESCAN_PIXEL_SIZE = re.compile(r"PixelSizeX\s*=\s*([0-9.eE+-]+)")
 _TIFF_READ_ERRORS = (tifffile.TiffFileError, OSError, ValueError, IndexError, KeyError)
-
-
-@functools.cache
-def unit_registry() -> pint.UnitRegistry:
-    """The shared pint registry (created once; it takes about half a second)."""
-    return pint.UnitRegistry()
 
 
 def pixel_size_from_tiff(path: str | os.PathLike) -> tuple[float, str] | None:
@@ -88,10 +83,9 @@ def _tescan(text: Any) -> tuple[float, str] | None:
 
 def _to_nm(value: Any, unit: str) -> float | None:
     """Convert ``value unit`` to nanometres with pint; None unless a positive finite length."""
-    registry = unit_registry()
     try:
-        quantity = registry.Quantity(float(value), unit.strip())
-        nm = float(quantity.to(registry.nanometer).magnitude)
+        quantity = UREG.Quantity(float(value), unit.strip())
+        nm = float(quantity.to(UREG.nanometer).magnitude)
     except (ValueError, TypeError, pint.errors.PintError):
         return None
     return nm if 0.0 < nm < float("inf") else None
