@@ -17,7 +17,15 @@ from csmbench.errors import ToolError
 
 from ._image_io import LoadedImage, load_image, to_gray
 from ._scale_bar_find import MIN_BAR_LENGTH_PX, MIN_IMAGE_CONTRAST, Bar, bar_length, find_bars
-from ._scale_bar_label import Label, find_label, parse_scale_label, resolve_unit, unit_nm
+from ._scale_bar_label import (
+    PLAUSIBLE_NM_PER_PIXEL,
+    Label,
+    find_label,
+    parse_scale_label,
+    plausible_nm_per_pixel,
+    resolve_unit,
+    unit_nm,
+)
 
 __all__ = ["ScaleBarReading", "calibrate_scale_bar", "parse_scale_label"]
 
@@ -114,21 +122,30 @@ def _read_bar(gray: np.ndarray) -> ScaleBarReading:
             "or saturated; check that the right attachment was passed."
         )
     bars = find_bars(gray)
+    implausible = []
     for bar in bars:
         label = find_label(gray, bar)
-        if label is not None:
-            return _reading(gray, bar, label)
-    raise ToolError(_no_bar_message(len(bars)))
+        if label is None:
+            continue
+        reading = _reading(gray, bar, label)
+        if reading.value > 0 and plausible_nm_per_pixel(reading.nm_per_pixel):
+            return reading
+        implausible.append(f"'{reading.label_text}' ({reading.nm_per_pixel:.3g} nm/px)")
+    raise ToolError(_no_bar_message(len(bars), implausible))
 
 
-def _no_bar_message(n_candidates: int) -> str:
-    """ToolError text when no bar with a label was found."""
+def _no_bar_message(n_candidates: int, implausible: list[str]) -> str:
+    """ToolError text when no bar with a usable label was found."""
     found = (
         f"{n_candidates} bar-like line(s) were found but none had a readable length label "
         "(e.g. '1 \u00b5m') next to it"
         if n_candidates
         else "no solid horizontal bar that stays clear of the image edges was found"
     )
+    if implausible:
+        found += (f"; labels read as {', '.join(implausible)} give no physically possible "
+                  f"pixel size ({PLAUSIBLE_NM_PER_PIXEL[0]:g}-{PLAUSIBLE_NM_PER_PIXEL[1]:g} "
+                  "nm/px), so OCR misread them")
     return (
         f"no scale bar found: {found}; expected a bar at least {MIN_BAR_LENGTH_PX} px long with "
         "a label such as '200 nm' above, below or beside it. Hint: use the instrument metadata, "

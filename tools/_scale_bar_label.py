@@ -35,6 +35,8 @@ BARE_UNIT_WIDEN_HEIGHTS = 1.5
 REREAD_MIN_CONFIDENCE = 0.9
 """A widened re-read replaces a detected label only when recognised at least this surely."""
 """A bare unit box is widened leftwards by this many text heights to re-read its number."""
+OCR_RETRY_ZOOM = 2
+"""Enlargement of the label crop for the last OCR attempt (small fonts)."""
 LABEL_MAX_GAP_HEIGHTS = 3.0
 """A label belongs to a bar when within this many text heights of it."""
 PLAUSIBLE_NM_PER_PIXEL = (1e-3, 1e5)
@@ -107,7 +109,8 @@ def _number_unit_pairs(text: str) -> list[tuple[float, str, str]]:
         number = glued.group(1) if glued else number
         thousands = re.fullmatch(r"\d{1,3},\d{3}", number) is not None
         value = float(number.replace(",", "" if thousands else "."))
-        pairs.append((value, match.group(2), text[match.start() : match.end()]))
+        if value > 0:  # a bar of length 0 is a misread ("10" read as "0")
+            pairs.append((value, match.group(2), text[match.start() : match.end()]))
     return pairs
 
 
@@ -177,11 +180,32 @@ def _label_crop(shape: tuple[int, ...], bar: Bar) -> tuple[int, int, int, int]:
 
 
 def find_label(gray: np.ndarray, bar: Bar) -> Label | None:
-    """OCR a crop around the bar; the parseable line nearest the bar, within a few text heights."""
+    """OCR a crop around the bar; the parseable line nearest the bar, within a few text heights.
+
+    Tries the crop as it is, then binarised (labels on a textured specimen), then enlarged
+    (small labels the text detector misses at their own size).
+    """
     x0, y0, x1, y1 = _label_crop(gray.shape, bar)
     crop = _erase_bar(gray, bar)[y0:y1, x0:x1]
     label = _nearest_label(crop, bar, (x0, y0))
-    return label if label is not None else _nearest_label(_ink_only(crop, gray, bar), bar, (x0, y0))
+    if label is None:
+        label = _nearest_label(_ink_only(crop, gray, bar), bar, (x0, y0))
+    if label is None:
+        label = _nearest_label_enlarged(crop, bar, (x0, y0))
+    return label
+
+
+def _nearest_label_enlarged(crop: np.ndarray, bar: Bar, offset: tuple[int, int]) -> Label | None:
+    """``_nearest_label`` on the crop enlarged ``OCR_RETRY_ZOOM`` times, in image coordinates."""
+    zoom = OCR_RETRY_ZOOM
+    big = ndimage.zoom(crop, zoom, order=1)
+    scaled = replace(bar, x0=bar.x0 * zoom, y0=bar.y0 * zoom, x1=bar.x1 * zoom,
+                     y1=bar.y1 * zoom, core_y0=bar.core_y0 * zoom, core_y1=bar.core_y1 * zoom)
+    label = _nearest_label(big, scaled, (offset[0] * zoom, offset[1] * zoom))
+    if label is None:
+        return None
+    bbox = tuple(v // zoom for v in label.box.bbox)
+    return replace(label, box=replace(label.box, bbox=bbox))
 
 
 def _erase_bar(gray: np.ndarray, bar: Bar) -> np.ndarray:
@@ -353,8 +377,8 @@ def resolve_unit(
     if label.unit is not None:
         return label, 1.0
     as_read = _canonical_unit(label.token)
-    read_ok = as_read is not None and _plausible(label.value * unit_nm(as_read) / length_px)
-    micro_ok = _plausible(label.value * 1e3 / length_px)
+    read_ok = as_read is not None and plausible_nm_per_pixel(label.value * unit_nm(as_read) / length_px)
+    micro_ok = plausible_nm_per_pixel(label.value * 1e3 / length_px)
     context = _micro_in_context(gray, bar, label) if micro_ok else None
     text = f"'{label.box.text}'"
     if context is not None:
@@ -372,7 +396,7 @@ def resolve_unit(
     )
 
 
-def _plausible(nm_per_pixel: float) -> bool:
+def plausible_nm_per_pixel(nm_per_pixel: float) -> bool:
     """True inside ``PLAUSIBLE_NM_PER_PIXEL``."""
     return PLAUSIBLE_NM_PER_PIXEL[0] <= nm_per_pixel <= PLAUSIBLE_NM_PER_PIXEL[1]
 
