@@ -11,6 +11,7 @@ RapidOCR object keeps per-call state, so calls are serialised.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,38 @@ LINE_MIN_VERTICAL_OVERLAP = 0.5
 
 LINE_MAX_GAP_HEIGHTS = 1.0
 """Two boxes on one line merge when the horizontal gap is at most this many text heights."""
+
+
+OVERLAP_REREAD_PX = 2
+"""Boxes of one line overlapping by at least this much read some glyphs twice."""
+
+
+def read_lines(gray: np.ndarray) -> list[TextBox]:
+    """Text lines of ``gray``: detected boxes merged per line, left to right.
+
+    A line whose boxes overlap was partly read twice by the detector ("10 nm" as "101" and
+    "nm"); it is recognised again as a whole.
+    """
+    boxes = read_text(gray)
+    return [_reread_overlapping(gray, line, boxes) for line in merge_lines(boxes)]
+
+
+def _inside(box: TextBox, line: TextBox) -> bool:
+    (x0, y0, x1, y1), (lx0, ly0, lx1, ly1) = box.bbox, line.bbox
+    return lx0 <= x0 and ly0 <= y0 and x1 <= lx1 and y1 <= ly1
+
+
+def _reread_overlapping(gray: np.ndarray, line: TextBox, boxes: list[TextBox]) -> TextBox:
+    parts = sorted((b for b in boxes if _inside(b, line)), key=lambda b: b.bbox[0])
+    overlapping = any(left.bbox[2] - right.bbox[0] >= OVERLAP_REREAD_PX
+                      for left, right in itertools.pairwise(parts))
+    if not overlapping:
+        return line
+    x0, y0, x1, y1 = line.bbox
+    pad = max(1, (y1 - y0) // 8)
+    top, left = max(y0 - pad, 0), max(x0 - pad, 0)
+    reread = read_line(gray[top : y1 + pad, left : x1 + pad])
+    return line if reread is None else TextBox(reread.text, line.bbox, reread.confidence)
 
 
 def merge_lines(boxes: list[TextBox]) -> list[TextBox]:

@@ -19,7 +19,7 @@ from scipy import ndimage
 from csmbench.errors import ToolError
 from csmbench.units import UREG
 
-from ._ocr import TextBox, merge_lines, read_line, read_text
+from ._ocr import TextBox, read_line, read_lines
 from ._scale_bar_find import END_ZONE_FRACTION, END_ZONE_MIN_PX, Bar, background_level
 
 # --- label reading ---------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def _nearest_label(crop: np.ndarray, bar: Bar, offset: tuple[int, int]) -> Label
         bar: The candidate bar (image coordinates).
         offset: ``(x, y)`` of the crop in the image.
     """
-    lines = merge_lines(read_text(crop))
+    lines = read_lines(crop)
     candidates = []
     for line in lines:
         label = _interpret(line) or _reread_bare_unit(crop, line, _left_limit(line, lines))
@@ -350,7 +350,7 @@ def _micro_in_context(gray: np.ndarray, bar: Bar, label: Label) -> str | None:
     """Another text in the bar's databar band that reads "<number> µm", or None."""
     top = max(min(bar.y0, label.box.bbox[1]) - LABEL_SEARCH_MIN_PX, 0)
     bottom = min(max(bar.y1, label.box.bbox[3]) + LABEL_SEARCH_MIN_PX, gray.shape[0])
-    for line in merge_lines(read_text(gray[top:bottom])):
+    for line in read_lines(gray[top:bottom]):
         found = [
             matched for _, token, matched in _number_unit_pairs(line.text) if token == f"{MICRO}m"
         ]
