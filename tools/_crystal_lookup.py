@@ -28,7 +28,7 @@ from ._crystal_db import CrystalRecord, load_records, open_database
 from ._registry import tool
 
 __all__ = ["CrystalLattice", "CrystalLookup", "CrystalMatch", "Reflection", "lookup_crystal",
-           "lookup_crystal_tool", "strongest_reflections"]
+           "strongest_reflections"]
 
 MAX_QUERY_CHARS = 120
 MAX_LIMIT = 50
@@ -316,6 +316,7 @@ def _validate(query: str, limit: int) -> str:
     return text
 
 
+@tool(hidden=("database",))
 def lookup_crystal(query: str, limit: int = 5, with_reflections: bool = False,
                    database: Path | None = None) -> CrystalLookup:
     """Look up crystal phases by formula, name, space group or elements.
@@ -331,8 +332,8 @@ def lookup_crystal(query: str, limit: int = 5, with_reflections: bool = False,
         limit: Most matches to return (1-50).
         with_reflections: Also return the 10 strongest powder reflections (hkl, d in Å, 2θ
             for Cu Kα1 in degrees, relative intensity).
-        database: Path of the database file (default: the user cache; built on first use).
-            Not offered to agents.
+        database: Path of the database file (default: the user cache; built on first use);
+            for Python callers only, not offered to agents.
     """
     text = _validate(query, limit)
     index = _index(open_database(database))
@@ -348,21 +349,3 @@ def lookup_crystal(query: str, limit: int = 5, with_reflections: bool = False,
     return CrystalLookup(query=text, interpreted_as=read_as, matches=matches,
                          suggestions=suggestions)
 
-
-@tool(name="lookup_crystal")
-def lookup_crystal_tool(query: str, limit: int = 5, with_reflections: bool = False) -> CrystalLookup:
-    """Look up crystal phases by formula, name, space group or elements.
-
-    Formulas may be written in any order or case ("Al2O3", "O3Al2", "al2o3"); names are
-    mineral, common or polymorph names ("corundum", "austenite", "alpha-quartz"); space
-    groups are symbols or numbers ("Fm-3m", "225"); elements are a chemical system
-    ("Ti-O", "Fe,C"). Each match gives the formula, names, space group, conventional
-    lattice (Å, degrees), Z, density (g/cm³) and source.
-
-    Args:
-        query: What to look for.
-        limit: Most matches to return (1-50).
-        with_reflections: Also return the 10 strongest powder reflections (hkl, d in Å, 2θ
-            for Cu Kα1 in degrees, relative intensity).
-    """
-    return lookup_crystal(query, limit, with_reflections)

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import docstring_parser
+from csmbench.episodes import ToolCall, ToolResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from csmbench.episodes import ToolCall, ToolResult
 from csmbench.errors import RegistryError, ToolError
 
 from ._context import ToolContext
 
-__all__ = ["AttachmentId", "ToolSpec", "ToolRegistry", "REGISTRY", "tool", "spec_from_function"]
+__all__ = ["REGISTRY", "AttachmentId", "ToolRegistry", "ToolSpec", "spec_from_function", "tool"]
 
 
 
@@ -102,8 +102,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def spec_from_function(function: Callable[..., Any], name: str | None = None) -> ToolSpec:
-    """Build a ToolSpec from a typed function with a Google docstring (the schema is derived)."""
+def spec_from_function(function: Callable[..., Any], name: str | None = None,
+                       hidden: tuple[str, ...] = ()) -> ToolSpec:
+    """Build a ToolSpec from a typed function with a Google docstring (the schema is derived).
+
+    Parameters named in ``hidden`` (they need defaults) are for Python callers only: they are
+    left out of the schema and an agent cannot set them.
+    """
     name = name or function.__name__
     doc = docstring_parser.parse(inspect.getdoc(function) or "")
     if not doc.short_description:
@@ -116,6 +121,10 @@ def spec_from_function(function: Callable[..., Any], name: str | None = None) ->
         annotation = hints.get(param.name, Any)
         if annotation is ToolContext:
             context_param = param.name
+            continue
+        if param.name in hidden:
+            if param.default is inspect.Parameter.empty:
+                raise RegistryError(f"tool {name}: hidden parameter {param.name!r} needs a default")
             continue
         if annotation == AttachmentId:
             attachments.append(param.name)
@@ -180,11 +189,18 @@ REGISTRY = ToolRegistry()
 """The global registry of every built-in tool."""
 
 
-def tool(function: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
-    """Register ``function`` as a tool in :data:`REGISTRY` (usable with or without arguments)."""
+def tool(function: Callable[..., Any] | None = None, *, name: str | None = None,
+         hidden: tuple[str, ...] = ()) -> Any:
+    """Register ``function`` as a tool in :data:`REGISTRY` (usable with or without arguments).
+
+    Args:
+        function: The tool function (when used as ``@tool`` without parentheses).
+        name: Tool name; default the function's name.
+        hidden: Parameters for Python callers only, not offered to agents.
+    """
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY.register(spec_from_function(fn, name))
+        REGISTRY.register(spec_from_function(fn, name, hidden))
         return fn
 
     return register(function) if function is not None else register

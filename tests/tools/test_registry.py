@@ -111,3 +111,21 @@ def test_undocumented_parameter_is_refused() -> None:
 def test_builtin_registry_has_calibration() -> None:
     schema = REGISTRY.get("calibrate_scale_bar").openai_schema()["function"]
     assert schema["parameters"]["required"] == ["image"]
+
+
+def test_hidden_parameters_are_not_offered(context: ToolContext) -> None:
+    def read(name: str, root: str = "/") -> str:
+        """Read something.
+
+        Args:
+            name: What to read.
+            root: Where to read from (Python callers only).
+        """
+        return root + name
+
+    spec = spec_from_function(read, hidden=("root",))
+    assert set(spec.openai_schema()["function"]["parameters"]["properties"]) == {"name"}
+    registry = ToolRegistry([spec])
+    result = registry.call(ToolCall(name="read", arguments={"name": "x", "root": "/etc/"}), context)
+    assert not result.ok and "root: Extra inputs are not permitted" in (result.error or "")
+    assert registry.call(ToolCall(name="read", arguments={"name": "x"}), context).content == "/x"
