@@ -11,8 +11,17 @@ from ._scale_bar_render import (
     save_micrograph,
     synthesize_micrograph,
 )
+from ._xrd_pattern import (
+    PatternSpec,
+    SimulatedPattern,
+    plot_pattern,
+    random_spec,
+    simulate_pattern,
+    write_xy,
+)
 
 __all__ = ["BAR_STYLES", "FAMILIES", "NM_PER_PIXEL_RANGE", "PRESETS", "BarStyle", "Family",
-           "ItemSink", "Modality", "ScaleBarDesign", "SyntheticMicrograph", "build_dataset",
-           "family", "get_family", "item_rng", "random_design", "render_micrograph",
-           "render_specimen", "save_micrograph", "synthesize_micrograph"]
+           "ItemSink", "Modality", "PatternSpec", "ScaleBarDesign", "SimulatedPattern",
+           "SyntheticMicrograph", "build_dataset", "family", "get_family", "item_rng",
+           "plot_pattern", "random_design", "random_spec", "render_micrograph", "render_specimen",
+           "save_micrograph", "simulate_pattern", "synthesize_micrograph", "write_xy"]
