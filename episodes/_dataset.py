@@ -20,7 +20,7 @@ from csmbench.errors import DatasetError
 
 from ._types import Asset, AssetKind, Item
 
-__all__ = ["Dataset", "DatasetWriter", "load_dataset", "sha256_file", "MANIFEST", "ITEMS", "ASSETS"]
+__all__ = ["ASSETS", "ITEMS", "MANIFEST", "Dataset", "DatasetWriter", "load_dataset", "sha256_file"]
 
 MANIFEST = "manifest.json"
 ITEMS = "items.jsonl"

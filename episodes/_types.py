@@ -12,19 +12,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "Scale",
-    "AssetKind",
-    "Asset",
-    "Numeric",
-    "Choice",
     "AnswerSpec",
+    "Asset",
+    "AssetKind",
+    "Choice",
+    "EpisodeScore",
+    "FinalAnswer",
+    "Item",
+    "Milestone",
+    "Numeric",
+    "Scale",
+    "Score",
     "ToolCall",
     "ToolResult",
-    "FinalAnswer",
-    "Milestone",
-    "Item",
-    "Score",
-    "EpisodeScore",
 ]
 
 Scale = Literal["AtomScale", "Microscale", "Mesoscale", "Macroscale"]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import ase
 import platformdirs
-from filelock import FileLock
 import spglib
+from filelock import FileLock
 from pymatgen.core import __version__ as pymatgen_version
 from pymatgen.io.cif import CifWriter
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from csmbench.episodes import Asset, AssetKind, DatasetWriter, Item
+
 from csmbench.errors import RegistryError
 
-__all__ = ["Family", "FAMILIES", "family", "get_family", "ItemSink"]
+__all__ = ["FAMILIES", "Family", "ItemSink", "family", "get_family"]
 
 
 class ItemSink:

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageDraw
-
 from csmbench.episodes import Item, Milestone, Numeric, Scale, ToolCall
+from PIL import Image, ImageDraw
 
 from ._registry import ItemSink, family
 from ._scale_bar_render import SyntheticMicrograph, save_micrograph, synthesize_micrograph
 
-__all__ = ["VERSION", "scale_for_field_width", "MESOSCALE_FIELD_WIDTH_UM"]
+__all__ = ["MESOSCALE_FIELD_WIDTH_UM", "VERSION", "scale_for_field_width"]
 
 VERSION = "1"
 MESOSCALE_FIELD_WIDTH_UM = 10.0
