@@ -11,7 +11,7 @@ from csmbench.episodes import FinalAnswer
 
 from ._protocol import AgentFactory, register_agent
 
-__all__ = ["NoToolsAgent", "TYPICAL_ANSWERS"]
+__all__ = ["TYPICAL_ANSWERS", "NoToolsAgent"]
 
 TYPICAL_ANSWERS: dict[str, FinalAnswer] = {
     "scale_bar.pixel_size": FinalAnswer(text="20 nm/px", value=20.0, unit="nm/px"),

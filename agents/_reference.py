@@ -17,7 +17,7 @@ from csmbench.episodes import FinalAnswer, ToolCall, ToolResult
 
 from ._protocol import AgentFactory, register_agent
 
-__all__ = ["ReferenceAgent", "SOLVERS", "solver"]
+__all__ = ["SOLVERS", "ReferenceAgent", "solver"]
 
 Solve = Generator[ToolCall, ToolResult, FinalAnswer]
 SOLVERS: dict[str, Callable[[Observation], Solve]] = {}
@@ -72,7 +72,7 @@ class ReferenceAgent:
             return self._solve.send(result)
         except StopIteration as stop:
             return stop.value
-        except ToolFailed as exc:
+        except ToolFailed:
             return FinalAnswer(text="cannot solve: a tool the solver needs failed")
 
 

@@ -45,12 +45,12 @@ def main() -> None:
         records = load_records(first)
         lookup_crystal("NaCl", database=first)  # warm: load the records and the tables
         lines = ["# Crystal database: build time and lookup speed", "",
-                 f"Measured with `benchmarks/bench_crystal_db.py` on "
-                 f"{platform.machine()}, Python {platform.python_version()}.", "",
-                 f"- records: {len(records)} "
-                 f"({', '.join(f'{k} {v}' for k, v in Counter(r.source for r in records).items())})",
-                 f"- build: {seconds[0]:.1f} s and {seconds[1]:.1f} s (target <= 60 s); "
-                 f"two builds give identical rows: **{identical}**", "",
+                 (f"Measured with `benchmarks/bench_crystal_db.py` on "
+                 f"{platform.machine()}, Python {platform.python_version()}."), "",
+                 (f"- records: {len(records)} "
+                 f"({', '.join(f'{k} {v}' for k, v in Counter(r.source for r in records).items())})"),
+                 (f"- build: {seconds[0]:.1f} s and {seconds[1]:.1f} s (target <= 60 s); "
+                 f"two builds give identical rows: **{identical}**"), "",
                  "| query | matches | first match | median warm lookup (ms) | max (ms) |",
                  "|---|---:|---|---:|---:|"]
         medians = []
@@ -65,8 +65,8 @@ def main() -> None:
             first_match = f"{best.formula} {best.space_group}" if best else "(none)"
             lines.append(f"| {query} | {len(result.matches)} | {first_match} | "
                          f"{medians[-1]:.2f} | {max(times):.2f} |")
-        lines += ["", f"Median over all queries: **{statistics.median(medians):.2f} ms**, "
-                      f"slowest query median {max(medians):.2f} ms (target <= 5 ms)."]
+        lines += ["", (f"Median over all queries: **{statistics.median(medians):.2f} ms**, "
+                      f"slowest query median {max(medians):.2f} ms (target <= 5 ms).")]
     text = "\n".join(lines) + "\n"
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")

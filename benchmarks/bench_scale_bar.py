@@ -19,16 +19,16 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from csmbench.episodes.generators import (
     BAR_STYLES,
     item_rng,
     save_micrograph,
     synthesize_micrograph,
 )
-from csmbench.errors import ToolError
 from csmbench.tools import calibrate_scale_bar, load_image, to_gray
+from PIL import Image
+
+from csmbench.errors import ToolError
 
 RESULTS = Path(__file__).parent / "results" / "scale_bar.md"
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "sem_scale_bar"
@@ -84,12 +84,12 @@ def _share(rows: list[dict], tolerance: float) -> str:
 
 def report(rows: list[dict], real: list[dict], seed: int) -> str:
     lines = ["# calibrate_scale_bar: accuracy and speed", "",
-             f"Generated with `benchmarks/bench_scale_bar.py --n {len(rows)} --seed {seed}` on "
-             f"{platform.processor() or platform.machine()}, Python {platform.python_version()}.",
+             (f"Generated with `benchmarks/bench_scale_bar.py --n {len(rows)} --seed {seed}` on "
+             f"{platform.processor() or platform.machine()}, Python {platform.python_version()}."),
              "", "## Generated micrographs (exact truth)", "",
              f"- within 1 %: **{_share(rows, 0.01)}**; within 3 %: {_share(rows, 0.03)}",
-             f"- time per call: median {statistics.median(r['seconds'] for r in rows) * 1000:.0f} ms,"
-             f" max {max(r['seconds'] for r in rows) * 1000:.0f} ms", "",
+             (f"- time per call: median {statistics.median(r['seconds'] for r in rows) * 1000:.0f} ms,"
+             f" max {max(r['seconds'] for r in rows) * 1000:.0f} ms"), "",
              "| group | value | within 1 % | median time (ms) |", "|---|---|---:|---:|"]
     for key in ("style", "format", "modality", "unit_text"):
         groups: dict[str, list[dict]] = defaultdict(list)
@@ -104,8 +104,8 @@ def report(rows: list[dict], real: list[dict], seed: int) -> str:
         lines += [f"- {m['style']}/{m['format']}/{m['modality']} {m['label']!r}: "
                   + (m["failure"] or f"error {m['error']:.1%}") for m in misses]
     lines += ["", "## Real SEM images (../shared/realdata/sem_scale_bar)", "",
-              "| image | truth nm/px | from bar | label read | error | time (ms) | method (file) "
-              "| from file | error |", "|---|---:|---:|---|---:|---:|---|---:|---:|"]
+              ("| image | truth nm/px | from bar | label read | error | time (ms) | method (file) "
+              "| from file | error |"), "|---|---:|---:|---|---:|---:|---|---:|---:|"]
     for r in real:
         lines.append(f"| {r['name']} | {r['truth']:.4g} | {r['bar']:.4g} | {r['label']} | "
                      f"{r['bar_error']:+.2%} | {r['seconds'] * 1000:.0f} | {r['method']} | "

@@ -25,7 +25,7 @@ from csmbench.episodes import Dataset, Item, load_dataset
 from csmbench.errors import CSMBenchError
 from csmbench.graders import summarize
 
-__all__ = ["RunConfig", "evaluate", "read_records", "EPISODES", "SUMMARY", "CONFIG"]
+__all__ = ["CONFIG", "EPISODES", "SUMMARY", "RunConfig", "evaluate", "read_records"]
 
 EPISODES = "episodes.jsonl"
 SUMMARY = "summary.json"
@@ -138,7 +138,7 @@ async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfi
     lock = asyncio.Lock()
     total, done = len(todo), 0
 
-    with open(run_dir / EPISODES, "a", encoding="utf-8") as sink:
+    with open(run_dir / EPISODES, "a", encoding="utf-8") as sink:  # noqa: ASYNC230 - local append
         async def run_one(item: Item, epoch: int) -> None:
             nonlocal done
             async with semaphore:

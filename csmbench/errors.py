@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CSMBenchError", "DatasetError", "ToolError", "RegistryError", "ActionError"]
+__all__ = ["ActionError", "CSMBenchError", "DatasetError", "RegistryError", "ToolError"]
 
 
 class CSMBenchError(Exception):

@@ -42,5 +42,5 @@ def parse_quantity(text: str) -> pint.Quantity:
     except _PARSE_ERRORS as exc:
         raise ValueError(f"cannot read {text!r} as a quantity ({exc})") from None
     if not isinstance(quantity, pint.Quantity):
-        raise ValueError(f"{text!r} is not a quantity")
+        raise ValueError(f"{text!r} is not a quantity")  # noqa: TRY004 - callers catch ValueError
     return quantity

@@ -11,12 +11,12 @@ import json
 import math
 from typing import Any
 
+from csmbench.episodes import FinalAnswer, ToolCall
 from pydantic import ValidationError
 
-from csmbench.episodes import FinalAnswer, ToolCall
 from csmbench.errors import ActionError
 
-__all__ = ["Action", "parse_action", "SUBMIT_ANSWER", "submit_answer_schema", "MAX_ACTION_CHARS"]
+__all__ = ["MAX_ACTION_CHARS", "SUBMIT_ANSWER", "Action", "parse_action", "submit_answer_schema"]
 
 Action = ToolCall | FinalAnswer | list[ToolCall] | dict[str, Any] | str
 SUBMIT_ANSWER = "submit_answer"

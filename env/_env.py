@@ -12,21 +12,34 @@ import os
 import string
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import gymnasium
-from gymnasium import spaces
-
-from csmbench.episodes import Dataset, EpisodeScore, FinalAnswer, Item, ToolCall, ToolResult, load_dataset
-from csmbench.errors import ActionError, DatasetError
+from csmbench.episodes import (
+    Dataset,
+    EpisodeScore,
+    FinalAnswer,
+    Item,
+    ToolCall,
+    ToolResult,
+    load_dataset,
+)
 from csmbench.graders import grade_answer
 from csmbench.tools import REGISTRY, ToolContext, ToolRegistry
+from gymnasium import spaces
+
+from csmbench.errors import ActionError, DatasetError
 
 from ._actions import MAX_ACTION_CHARS, parse_action, submit_answer_schema
 from ._observation import AttachmentInfo, EpisodeRecord, Observation, Step
 
-__all__ = ["CSMBenchEnv", "ToolSetting", "resolve_tools", "MAX_OBSERVATION_CHARS",
-           "MAX_RESULT_CHARS"]
+__all__ = [
+    "MAX_OBSERVATION_CHARS",
+    "MAX_RESULT_CHARS",
+    "CSMBenchEnv",
+    "ToolSetting",
+    "resolve_tools",
+]
 
 ToolSetting = Literal["all", "none"] | Sequence[str]
 MAX_OBSERVATION_CHARS = 1 << 20
@@ -55,7 +68,7 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         render_mode: None or "ansi" (``render`` returns the last observation as text).
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(self, data: str | os.PathLike[str] | Dataset, tools: ToolSetting = "all",
                  max_steps: int = DEFAULT_MAX_STEPS, render_mode: str | None = None) -> None:

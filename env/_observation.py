@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from csmbench.episodes import EpisodeScore, FinalAnswer, ToolCall, ToolResult
 from pydantic import BaseModel, ConfigDict, Field
 
-from csmbench.episodes import EpisodeScore, FinalAnswer, ToolCall, ToolResult
-
-__all__ = ["AttachmentInfo", "Observation", "Step", "EpisodeRecord", "Status"]
+__all__ = ["AttachmentInfo", "EpisodeRecord", "Observation", "Status", "Step"]
 
 Status = Literal["answered", "step_limit", "error"]
 

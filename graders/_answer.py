@@ -11,19 +11,25 @@ import math
 import re
 
 import pint
-
 from csmbench.episodes import Choice, FinalAnswer, Numeric, Score
+
 from csmbench.units import parse_quantity, parse_unit
 
-__all__ = ["grade_answer", "grade_numeric", "grade_choice", "read_numeric", "read_choice",
-           "UNPARSEABLE"]
+__all__ = [
+    "UNPARSEABLE",
+    "grade_answer",
+    "grade_choice",
+    "grade_numeric",
+    "read_choice",
+    "read_numeric",
+]
 
 UNPARSEABLE = "unparseable"
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)?|\.\d+)(?:\s*[eE][-+]?\d+|\s*[x×]\s*10\^?[-+]?\d+)?"
 _UNIT = r"(?:[A-Za-zµμÅ°%/^·*\-\d]+(?:\s*(?:/|per)\s*[A-Za-zµμÅ]+)?)?"
 _QUANTITY = re.compile(rf"({_NUMBER})\s*({_UNIT})")
 _LETTER = re.compile(r"(?:answer|option|choice|caption)\s*(?:is|:)?\s*[\(\*\s]*([A-Z])\b"
-                     r"|^\s*[\(\*]*([A-Z])[\)\.\*:]*\s*$|\(([A-Z])\)|\*\*([A-Z])\*\*", re.I | re.M)
+                     r"|^\s*[\(\*]*([A-Z])[\)\.\*:]*\s*$|\(([A-Z])\)|\*\*([A-Z])\*\*", re.IGNORECASE | re.MULTILINE)
 
 
 def grade_answer(spec: Numeric | Choice, answer: FinalAnswer) -> Score:

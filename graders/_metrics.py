@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 from ._answer import UNPARSEABLE
 
-__all__ = ["summarize", "outcome"]
+__all__ = ["outcome", "summarize"]
 
 OUTCOMES = ("correct", "wrong", UNPARSEABLE, "step_limit", "error")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["results_table", "results_markdown"]
+__all__ = ["results_markdown", "results_table"]
 
 
 def _rows(summaries: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, list[str]]]:

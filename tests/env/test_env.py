@@ -7,11 +7,11 @@ from pathlib import Path
 
 import gymnasium
 import pytest
-from gymnasium.utils.env_checker import check_env
-
-import csmbench  # noqa: F401  (registers the env)
 from csmbench.env import CSMBenchEnv
 from csmbench.episodes import FinalAnswer, ToolCall
+from gymnasium.utils.env_checker import check_env
+
+import csmbench
 
 
 def test_check_env_passes(tiny_dataset: Path) -> None:
