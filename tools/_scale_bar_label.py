@@ -379,12 +379,14 @@ def resolve_unit(
     as_read = _canonical_unit(label.token)
     read_ok = as_read is not None and plausible_nm_per_pixel(label.value * unit_nm(as_read) / length_px)
     micro_ok = plausible_nm_per_pixel(label.value * 1e3 / length_px)
+    # A bare "m" may equally be "nm" with the n dropped: then µm is not the only candidate.
+    nano_ok = label.token == "m" and plausible_nm_per_pixel(label.value / length_px)
     context = _micro_in_context(gray, bar, label) if micro_ok else None
     text = f"'{label.box.text}'"
     if context is not None:
         note = f"{MICRO} recovered from context: OCR read {text}, another databar field reads '{context}'"
         return replace(label, unit=f"{MICRO}m", notes=(note,)), CONTEXT_MICRO_CONFIDENCE
-    if micro_ok and not read_ok:
+    if micro_ok and not read_ok and not nano_ok:
         note = f"{MICRO} recovered: OCR read {text}; {MICRO}m is the only physically plausible unit"
         return replace(label, unit=f"{MICRO}m", notes=(note,)), PLAUSIBILITY_MICRO_CONFIDENCE
     if as_read is not None:

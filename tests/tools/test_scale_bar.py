@@ -284,3 +284,11 @@ def test_error_bar_without_label() -> None:
     image, _ = _draw(length=200, label="", distractor=False)
     with pytest.raises(ToolError, match="readable length label"):
         calibrate_scale_bar(np.asarray(image))
+
+
+def test_bare_m_is_not_guessed_as_micro() -> None:
+    """'200 m' may be '200 µm' or '200 nm' with a letter lost: with no µm elsewhere in the
+    image both are possible pixel sizes, so the tool must not pick one."""
+    image, length = _draw(length=250, label="200 m", seed=9)
+    with pytest.raises(ToolError, match="OCR misread"):
+        calibrate_scale_bar(_drawn(image, length, "200 m").pixels)
