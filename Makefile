@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale_bar.py
 	$(BIN)/python benchmarks/bench_crystal_db.py
+	$(BIN)/python benchmarks/bench_find_peaks.py
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache
