@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from csmbench.env import Action, Observation
-
 from csmbench.errors import RegistryError
 
 __all__ = ["AGENTS", "Agent", "AgentFactory", "make_agent_factory", "register_agent"]

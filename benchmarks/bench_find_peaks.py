@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from csmbench.tools._radiation import CU_KA1, CU_KA2, ka2_two_theta
 from csmbench.tools._xrd_lattice import fit_lattice, scherrer_size
 from csmbench.tools._xrd_peaks import find_peaks, pseudo_voigt, read_xy

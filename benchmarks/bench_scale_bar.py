@@ -19,16 +19,16 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
 from csmbench.episodes.generators import (
     BAR_STYLES,
     item_rng,
     save_micrograph,
     synthesize_micrograph,
 )
-from csmbench.tools import calibrate_scale_bar, load_image, to_gray
-from PIL import Image
-
 from csmbench.errors import ToolError
+from csmbench.tools import calibrate_scale_bar, load_image, to_gray
 
 RESULTS = Path(__file__).parent / "results" / "scale_bar.md"
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "sem_scale_bar"

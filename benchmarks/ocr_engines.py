@@ -25,10 +25,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
 from csmbench.tools._image_io import to_gray
 from csmbench.tools._ocr import merge_lines, read_text
 from csmbench.tools._scale_bar import _find_bars, _label_crop, parse_scale_label
-from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DIR = ROOT.parent / "shared" / "realdata" / "sem_scale_bar"

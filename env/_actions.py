@@ -11,9 +11,9 @@ import json
 import math
 from typing import Any
 
-from csmbench.episodes import FinalAnswer, ToolCall
 from pydantic import ValidationError
 
+from csmbench.episodes import FinalAnswer, ToolCall
 from csmbench.errors import ActionError
 
 __all__ = ["MAX_ACTION_CHARS", "SUBMIT_ANSWER", "Action", "parse_action", "submit_answer_schema"]

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import gymnasium
+from gymnasium import spaces
+
 from csmbench.episodes import (
     Dataset,
     EpisodeScore,
@@ -24,11 +26,9 @@ from csmbench.episodes import (
     ToolResult,
     load_dataset,
 )
+from csmbench.errors import ActionError, DatasetError
 from csmbench.graders import grade_answer
 from csmbench.tools import REGISTRY, ToolContext, ToolRegistry
-from gymnasium import spaces
-
-from csmbench.errors import ActionError, DatasetError
 
 from ._actions import MAX_ACTION_CHARS, parse_action, submit_answer_schema
 from ._observation import AttachmentInfo, EpisodeRecord, Observation, Step

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from csmbench.episodes import EpisodeScore, FinalAnswer, ToolCall, ToolResult
 from pydantic import BaseModel, ConfigDict, Field
+
+from csmbench.episodes import EpisodeScore, FinalAnswer, ToolCall, ToolResult
 
 __all__ = ["AttachmentInfo", "EpisodeRecord", "Observation", "Status", "Step"]
 

@@ -11,8 +11,8 @@ import math
 import re
 
 import pint
-from csmbench.episodes import Choice, FinalAnswer, Numeric, Score
 
+from csmbench.episodes import Choice, FinalAnswer, Numeric, Score
 from csmbench.units import parse_quantity, parse_unit
 
 __all__ = [

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from csmbench.episodes import Choice, DatasetWriter, Item, Numeric
 from PIL import Image
+
+from csmbench.episodes import Choice, DatasetWriter, Item, Numeric
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 # The crystal database is built once (under a file lock) and reused across test runs.

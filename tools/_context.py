@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from csmbench.episodes import Asset
-
 from csmbench.errors import ToolError
 
 __all__ = ["ToolContext"]

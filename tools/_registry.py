@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import docstring_parser
-from csmbench.episodes import ToolCall, ToolResult
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from csmbench.episodes import ToolCall, ToolResult
 from csmbench.errors import RegistryError, ToolError
 
 from ._context import ToolContext

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-from csmbench.episodes import DatasetWriter
 
+from csmbench.episodes import DatasetWriter
 from csmbench.errors import RegistryError
 
 from ._registry import ItemSink, get_family

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from csmbench.episodes import Asset, AssetKind, DatasetWriter, Item
 
+from csmbench.episodes import Asset, AssetKind, DatasetWriter, Item
 from csmbench.errors import RegistryError
 
 __all__ = ["FAMILIES", "Family", "ItemSink", "family", "get_family"]

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from csmbench.episodes import Item, Milestone, Numeric, Scale, ToolCall
 from PIL import Image, ImageDraw
+
+from csmbench.episodes import Asset, Item, Milestone, Numeric, Scale, ToolCall
 
 from ._registry import ItemSink, family
 from ._scale_bar_render import SyntheticMicrograph, save_micrograph, synthesize_micrograph
@@ -35,7 +36,7 @@ def scale_for_field_width(field_width_um: float) -> Scale:
 
 
 def _attach(micrograph: SyntheticMicrograph, sink: ItemSink, rng: np.random.Generator,
-            pixels: np.ndarray | None = None) -> tuple:
+            pixels: np.ndarray | None = None) -> tuple[Asset, int]:
     fmt, suffix, _ = _FORMATS[int(rng.choice(len(_FORMATS), p=[f[2] for f in _FORMATS]))]
     drawn = micrograph if pixels is None else replace(micrograph, pixels=pixels)
     height, width = drawn.pixels.shape
@@ -54,7 +55,7 @@ def _derivation(micrograph: SyntheticMicrograph) -> dict:
 
 
 def _item(item_id: str, micrograph: SyntheticMicrograph, width: int, question: str,
-          answer: Numeric, family_name: str, asset, seed_note: dict) -> Item:
+          answer: Numeric, family_name: str, asset: Asset, seed_note: dict) -> Item:
     field_um = micrograph.nm_per_pixel * width / 1000.0
     call = ToolCall(id="call_0", name=_CALIBRATE, arguments={"image": "img0"})
     return Item(id=item_id, source="generated", scale=scale_for_field_width(field_um),

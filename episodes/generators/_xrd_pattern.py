@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Literal, get_args
 
 import numpy as np
-from csmbench.tools._crystal_db import CrystalRecord, load_records, open_database
-from csmbench.tools._radiation import EMISSIONS
 from pymatgen.analysis.diffraction.xrd import XRDCalculator
 from pymatgen.core import Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from csmbench.errors import ToolError
+from csmbench.tools._crystal_db import CrystalRecord, load_records, open_database
+from csmbench.tools._radiation import EMISSIONS
 
 __all__ = ["PatternSpec", "Radiation", "SimulatedPattern", "plot_pattern", "random_spec",
            "simulate_pattern", "stick_pattern", "write_xy"]

@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from csmbench.agents import make_agent_factory
 
 from csmbench import RunConfig, evaluate
+from csmbench.agents import make_agent_factory
 from csmbench.errors import RegistryError
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import gymnasium
 import pytest
-from csmbench.env import CSMBenchEnv
-from csmbench.episodes import FinalAnswer, ToolCall
 from gymnasium.utils.env_checker import check_env
 
 import csmbench
+from csmbench.env import CSMBenchEnv
+from csmbench.episodes import FinalAnswer, ToolCall
 
 
 def test_check_env_passes(tiny_dataset: Path) -> None:

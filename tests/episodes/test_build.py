@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from csmbench.episodes import load_dataset
 from csmbench.episodes.generators import FAMILIES, PRESETS, build_dataset
-
 from csmbench.units import Quantity
 
 COUNTS = {"scale_bar.pixel_size": 2, "scale_bar.field_width": 2, "scale_bar.feature_length": 2}

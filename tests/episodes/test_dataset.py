@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from csmbench.episodes import Asset, Item, Numeric, load_dataset
 from pydantic import ValidationError
 
+from csmbench.episodes import Asset, Item, Numeric, load_dataset
 from csmbench.errors import DatasetError
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import pint
 import pytest
 import tifffile
+from PIL import Image, ImageDraw
+
 from csmbench.episodes.generators._bar_design import (
     BAR_STYLES,
     DATABAR_STYLES,
@@ -34,7 +36,6 @@ from csmbench.episodes.generators._scale_bar_render import (
     save_micrograph,
     synthesize_micrograph,
 )
-from PIL import Image, ImageDraw
 
 FORMATS = ("png", "jpeg", "tiff")
 UREG = pint.UnitRegistry()

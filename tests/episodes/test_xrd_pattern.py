@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 import pytest
+from scipy.optimize import curve_fit
+
 from csmbench.episodes.generators._xrd_pattern import (
     PatternSpec,
     fwhm_deg,
@@ -16,8 +18,6 @@ from csmbench.episodes.generators._xrd_pattern import (
     simulate_pattern,
     write_xy,
 )
-from scipy.optimize import curve_fit
-
 from csmbench.errors import ToolError
 
 CU_KA1 = 1.5405929

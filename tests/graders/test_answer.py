@@ -1,6 +1,7 @@
 """Answer graders: numbers with units through pint, tolerances, option letters."""
 
 import pytest
+
 from csmbench.episodes import Choice, FinalAnswer, Numeric
 from csmbench.graders import UNPARSEABLE, grade_choice, grade_numeric
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from csmbench.agents import register_agent
-from csmbench.episodes import FinalAnswer, load_dataset
 
 from csmbench import RunConfig, evaluate, read_records
+from csmbench.agents import register_agent
+from csmbench.episodes import FinalAnswer, load_dataset
 from csmbench.errors import CSMBenchError
 
 

@@ -4,13 +4,13 @@ symmetry from spglib; densities from the structures; clear answers for bad queri
 from __future__ import annotations
 
 import pytest
-from csmbench.episodes import ToolCall
-from csmbench.tools import REGISTRY, ToolContext, lookup_crystal
-from csmbench.tools._crystal_db import SYMPREC, load_records, open_database
 from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from csmbench.episodes import ToolCall
 from csmbench.errors import ToolError
+from csmbench.tools import REGISTRY, ToolContext, lookup_crystal
+from csmbench.tools._crystal_db import SYMPREC, load_records, open_database
 
 # (query, formula of the first match, space-group number): families the issue names.
 EXPECTED = [

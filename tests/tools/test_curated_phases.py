@@ -6,6 +6,10 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from pymatgen.analysis.diffraction.xrd import XRDCalculator
+from pymatgen.core import Composition, Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
 from csmbench.tools._curated_phases import (
     CURATED_PHASES,
     PHASES_BY_KEY,
@@ -13,9 +17,6 @@ from csmbench.tools._curated_phases import (
     build_structure,
     curated_structures,
 )
-from pymatgen.analysis.diffraction.xrd import XRDCalculator
-from pymatgen.core import Composition, Lattice, Structure
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 DENSITY_REL_TOL = 0.015
 """Allowed relative difference between built-cell density and the literature density."""

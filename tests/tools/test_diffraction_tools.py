@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from csmbench.episodes import Asset, ToolCall
 from csmbench.tools import REGISTRY, ToolContext
 

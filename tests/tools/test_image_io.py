@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from csmbench.tools import _image_io
-from csmbench.tools._image_io import load_image, to_gray
-from csmbench.tools._metadata import pixel_size_from_tiff
 from PIL import Image
 
 from csmbench.errors import ToolError
+from csmbench.tools import _image_io
+from csmbench.tools._image_io import load_image, to_gray
+from csmbench.tools._metadata import pixel_size_from_tiff
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "sem_scale_bar"
 

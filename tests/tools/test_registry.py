@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from csmbench.episodes import Asset, ToolCall
-from csmbench.tools import REGISTRY, AttachmentId, ToolContext, ToolRegistry, spec_from_function
 
+from csmbench.episodes import Asset, ToolCall
 from csmbench.errors import RegistryError, ToolError
+from csmbench.tools import REGISTRY, AttachmentId, ToolContext, ToolRegistry, spec_from_function
 
 
 def scale_length(context: ToolContext, image: AttachmentId, length_px: float,

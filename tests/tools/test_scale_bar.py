@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
-from csmbench.tools._image_io import load_image, to_gray
-from csmbench.tools._scale_bar import calibrate_scale_bar, parse_scale_label
 from PIL import Image, ImageDraw, ImageFont
 
 from csmbench.errors import ToolError
+from csmbench.tools._image_io import load_image, to_gray
+from csmbench.tools._scale_bar import calibrate_scale_bar, parse_scale_label
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "sem_scale_bar"
 FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"

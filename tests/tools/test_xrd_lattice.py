@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from csmbench.tools._xrd_lattice import fit_lattice, scherrer_size, williamson_hall
-from csmbench.tools._xrd_peaks import find_peaks, read_xy
 
 from csmbench.errors import ToolError
+from csmbench.tools._xrd_lattice import fit_lattice, scherrer_size, williamson_hall
+from csmbench.tools._xrd_peaks import find_peaks, read_xy
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 CU_KA1 = 1.5405929

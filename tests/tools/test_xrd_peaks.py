@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from csmbench.tools._radiation import EMISSIONS, bragg_two_theta, d_spacing, emission
-from csmbench.tools._xrd_peaks import find_peaks, pseudo_voigt, read_xy, validate_pattern
 
 from csmbench.errors import ToolError
+from csmbench.tools._radiation import EMISSIONS, bragg_two_theta, d_spacing, emission
+from csmbench.tools._xrd_peaks import find_peaks, pseudo_voigt, read_xy, validate_pattern
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 CU_KA1 = 1.5405929

@@ -7,19 +7,19 @@ import time
 
 import numpy as np
 import pytest
+from pymatgen.analysis.diffraction.xrd import XRDCalculator
+from pymatgen.core import Structure
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
 from csmbench.episodes import ToolCall
 from csmbench.episodes.generators._xrd_pattern import random_spec, simulate_pattern
+from csmbench.errors import ToolError
 from csmbench.tools import ToolContext
 from csmbench.tools._crystal_db import load_records, open_database
 from csmbench.tools._radiation import EMISSIONS
 from csmbench.tools._registry import REGISTRY
 from csmbench.tools._xrd_phase import ENANTIOMORPHS, identify_phase
 from csmbench.tools._xrd_reflections import reflection_table
-from pymatgen.analysis.diffraction.xrd import XRDCalculator
-from pymatgen.core import Structure
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-from csmbench.errors import ToolError
 
 CU_KA1 = 1.5405929
 
