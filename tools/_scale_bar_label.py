@@ -35,6 +35,8 @@ BARE_UNIT_WIDEN_HEIGHTS = 1.5
 REREAD_MIN_CONFIDENCE = 0.9
 """A widened re-read replaces a detected label only when recognised at least this surely."""
 """A bare unit box is widened leftwards by this many text heights to re-read its number."""
+WORD_GAP_HEIGHTS = 0.18
+"""Ink-free gaps at least this many line heights wide separate words."""
 OCR_RETRY_ZOOM = 2
 """Enlargement of the label crop for the last OCR attempt (small fonts)."""
 LABEL_MAX_GAP_HEIGHTS = 3.0
@@ -252,6 +254,8 @@ def _nearest_label(crop: np.ndarray, bar: Bar, offset: tuple[int, int]) -> Label
     candidates = []
     for line in lines:
         label = _interpret(line) or _reread_bare_unit(crop, line, _left_limit(line, lines))
+        if label is not None and _glued(line.text, label):
+            label = _reread_words(crop, line, bar, offset)
         if label is None:
             continue
         gap = _gap(_shift(label.box.bbox, *offset), bar)
@@ -264,6 +268,55 @@ def _nearest_label(crop: np.ndarray, bar: Bar, offset: tuple[int, int]) -> Label
         label = _with_dropped_digits(crop, label, _left_limit(line, lines))
     box = label.box
     return replace(label, box=TextBox(box.text, _shift(box.bbox, *offset), box.confidence))
+
+
+def _glued(text: str, label: Label) -> bool:
+    """True when the label's number runs into the text before it ("SS30200nm", "x56550 µm"):
+    OCR joined a neighbouring databar field to the label."""
+    start = text.find(label.box.text)
+    before = text[start - 1] if start > 0 else " "
+    return before.isalnum() or len(re.sub(r"\D", "", f"{label.value:g}").strip("0")) >= 3
+
+
+def _words(crop: np.ndarray, box: TextBox) -> list[tuple[int, int]]:
+    """Column ranges of the words in a line box, split where ink-free gaps are wide."""
+    x0, y0, x1, y1 = box.bbox
+    region = crop[y0:y1, x0:x1]
+    deviation = np.abs(region - np.median(region))
+    ink = (deviation > 0.5 * max(float(deviation.max()), 1e-6)).any(axis=0)
+    min_gap = max(2, round(WORD_GAP_HEIGHTS * (y1 - y0)))
+    words, start, blank = [], None, 0
+    for column, has_ink in enumerate(ink):
+        if has_ink:
+            if start is None:
+                start = column
+            blank, end = 0, column + 1
+        elif start is not None:
+            blank += 1
+            if blank >= min_gap:
+                words.append((x0 + start, x0 + end))
+                start = None
+    if start is not None:
+        words.append((x0 + start, x0 + end))
+    return words
+
+
+def _reread_words(crop: np.ndarray, line: TextBox, bar: Bar,
+                  offset: tuple[int, int]) -> Label | None:
+    """Re-read single words and adjacent pairs of a glued line; the label nearest the bar."""
+    words = _words(crop, line)
+    _, y0, _, y1 = line.bbox
+    pad = max(1, (y1 - y0) // 8)
+    found = []
+    for first, last in [(i, i) for i in range(len(words))] + [
+            (i, i + 1) for i in range(len(words) - 1)]:
+        left, right = words[first][0], words[last][1]
+        read = read_line(crop[max(y0 - pad, 0):y1 + pad, max(left - pad, 0):right + pad])
+        label = None if read is None else _interpret(
+            TextBox(read.text, (left, y0, right, y1), read.confidence))
+        if label is not None and not _glued(read.text, label):
+            found.append((_gap(_shift(label.box.bbox, *offset), bar), label))
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
 def _left_limit(line: TextBox, lines: list[TextBox]) -> int:

@@ -292,3 +292,15 @@ def test_bare_m_is_not_guessed_as_micro() -> None:
     image, length = _draw(length=250, label="200 m", seed=9)
     with pytest.raises(ToolError, match="OCR misread"):
         calibrate_scale_bar(_drawn(image, length, "200 m").pixels)
+
+
+def test_label_glued_to_a_neighbouring_field_is_split() -> None:
+    """A JEOL-like line 'x565 50 µm' next to the bar: OCR may join '565' and '50'; the label
+    is the word pair nearest the bar, not '56550 µm'."""
+    from csmbench.episodes.generators import BAR_STYLES, item_rng, synthesize_micrograph
+
+    rng = item_rng(2026, "bench.scale_bar", 153)  # a JEOL strip with 'x565' before '50 μm'
+    micrograph = synthesize_micrograph(rng, style=BAR_STYLES[153 % len(BAR_STYLES)])
+    reading = calibrate_scale_bar(to_gray(micrograph.pixels))
+    assert (reading.value, reading.unit) == (micrograph.value, micrograph.unit)
+    assert reading.nm_per_pixel == pytest.approx(micrograph.nm_per_pixel, rel=0.01)
