@@ -25,6 +25,7 @@ from pymatgen.symmetry.groups import SYMM_DATA
 from csmbench.errors import ToolError
 
 from ._crystal_db import CrystalRecord, load_records, open_database
+from ._radiation import CU_KA1
 from ._registry import tool
 
 __all__ = ["CrystalLattice", "CrystalLookup", "CrystalMatch", "Reflection", "lookup_crystal",
@@ -33,8 +34,6 @@ __all__ = ["CrystalLattice", "CrystalLookup", "CrystalMatch", "Reflection", "loo
 MAX_QUERY_CHARS = 120
 MAX_LIMIT = 50
 REFLECTIONS_SHOWN = 10
-CU_KA1_ANGSTROM = 1.5405929
-"""Cu Kα1 wavelength in Å (Hölzer et al. 1997), for the reflections' 2θ."""
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "θ": "theta", "ε": "epsilon",
           "κ": "kappa", "η": "eta", "ω": "omega"}
 _ELEMENT_SPLIT = re.compile(r"[-,\s/]+")
@@ -295,7 +294,7 @@ def _match(hit: _Hit, with_reflections: bool) -> CrystalMatch:
 def strongest_reflections(cif: str, count: int = REFLECTIONS_SHOWN) -> list[Reflection]:
     """The ``count`` strongest powder reflections (Cu Kα1, 2θ up to 90°) of a CIF structure."""
     structure = Structure.from_str(cif, fmt="cif")
-    pattern = XRDCalculator(wavelength=CU_KA1_ANGSTROM).get_pattern(structure, scaled=True)
+    pattern = XRDCalculator(wavelength=CU_KA1).get_pattern(structure, scaled=True)
     peaks = sorted(zip(pattern.x, pattern.y, pattern.hkls, pattern.d_hkls, strict=True),
                    key=lambda p: -p[1])[:count]
     return [Reflection(hkl=list(hkls[0]["hkl"]), d_angstrom=round(d, 5),

@@ -35,7 +35,7 @@ from csmbench.errors import ToolError
 
 from ._crystal_db import CrystalRecord, load_records, open_database
 from ._crystal_lookup import lookup_crystal
-from ._radiation import EMISSIONS
+from ._radiation import CU_KA1, EMISSIONS
 from ._registry import tool
 from ._xrd_match import (
     Fit,
@@ -249,7 +249,7 @@ def _mixture(search: _Search, first: Fit, max_phases: int) -> list[PhaseMatch]:
 
 
 def identify_phase(peaks_two_theta: Sequence[float], peaks_intensity: Sequence[float], *,
-                   wavelength: float = 1.5405929, elements: list[str] | None = None,
+                   wavelength: float = CU_KA1, elements: list[str] | None = None,
                    candidates: list[str] | None = None, max_phases: int = 3,
                    database: Path | None = None, limit: int = 5,
                    two_theta_range: tuple[float, float] | None = None) -> PhaseIdentification:
@@ -304,7 +304,7 @@ def identify_phase(peaks_two_theta: Sequence[float], peaks_intensity: Sequence[f
 
 @tool(name="identify_phase")
 def identify_phase_tool(peaks_two_theta: list[float], peaks_intensity: list[float],
-                        wavelength: float = 1.5405929, elements: list[str] | None = None,
+                        wavelength: float = CU_KA1, elements: list[str] | None = None,
                         candidates: list[str] | None = None, max_phases: int = 3,
                         limit: int = 5) -> PhaseIdentification:
     """Identify crystalline phases from a powder diffraction peak list (search-match).

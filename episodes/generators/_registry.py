@@ -37,20 +37,19 @@ class Family:
 
     name: str
     version: str
-    scale_hint: str
     make: MakeItem
 
 
 FAMILIES: dict[str, Family] = {}
 
 
-def family(name: str, *, version: str, scale_hint: str) -> Callable[[MakeItem], MakeItem]:
+def family(name: str, *, version: str) -> Callable[[MakeItem], MakeItem]:
     """Register an item generator under ``name`` (bump ``version`` when its output changes)."""
 
     def register(make: MakeItem) -> MakeItem:
         if name in FAMILIES:
             raise RegistryError(f"family {name!r} is registered twice")
-        FAMILIES[name] = Family(name, version, scale_hint, make)
+        FAMILIES[name] = Family(name, version, make)
         return make
 
     return register

@@ -66,7 +66,7 @@ def _item(item_id: str, micrograph: SyntheticMicrograph, width: int, question: s
                           **seed_note})
 
 
-@family("scale_bar.pixel_size", version=VERSION, scale_hint="Microscale/Mesoscale")
+@family("scale_bar.pixel_size", version=VERSION)
 def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
     """Q: the pixel size in nm per pixel, from the scale bar."""
     micrograph = synthesize_micrograph(rng)
@@ -77,7 +77,7 @@ def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink) -> I
     return _item(item_id, micrograph, width, question, answer, "scale_bar.pixel_size", asset, {})
 
 
-@family("scale_bar.field_width", version=VERSION, scale_hint="Microscale/Mesoscale")
+@family("scale_bar.field_width", version=VERSION)
 def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
     """Q: the horizontal field width of the whole frame, in µm."""
     micrograph = synthesize_micrograph(rng)
@@ -90,7 +90,7 @@ def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink) -> 
     return _item(item_id, micrograph, width, question, answer, "scale_bar.field_width", asset, {})
 
 
-@family("scale_bar.feature_length", version=VERSION, scale_hint="Microscale/Mesoscale")
+@family("scale_bar.feature_length", version=VERSION)
 def make_feature_length(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
     """Q: the real length of a feature marked by a line between two given pixel positions."""
     micrograph = synthesize_micrograph(rng)
