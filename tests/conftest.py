@@ -11,7 +11,9 @@ from PIL import Image
 
 from csmbench.episodes import Choice, DatasetWriter, Item, Numeric
 
-REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("CSMBENCH_REALDATA")
+                or Path(__file__).resolve().parents[1].parent / "shared" / "realdata")
+"""The real measurements: ../shared/realdata beside the repository, or $CSMBENCH_REALDATA."""
 # The crystal database is built once (under a file lock) and reused across test runs.
 os.environ.setdefault("CSMBENCH_CACHE_DIR",
                       str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "csmbench"))
@@ -19,9 +21,10 @@ os.environ.setdefault("CSMBENCH_CACHE_DIR",
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    """The read-only folder of real measurements (../shared/realdata)."""
+    """The read-only folder of real measurements; a missing folder fails, never skips."""
     if not REALDATA.is_dir():
-        pytest.fail(f"real data folder {REALDATA} is missing; it ships beside the repository")
+        pytest.fail(f"real data folder {REALDATA} is missing; it ships beside the repository "
+                    "(../shared/realdata), or set CSMBENCH_REALDATA")
     return REALDATA
 
 

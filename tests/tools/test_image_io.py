@@ -14,17 +14,13 @@ from csmbench.tools import _image_io
 from csmbench.tools._image_io import load_image, to_gray
 from csmbench.tools._metadata import pixel_size_from_tiff
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "sem_scale_bar"
-
 # Instrument pixel sizes (nm/px) from the CZ_SEM tag, MANIFEST.md section 1a.
 ZEISS = [("Zeiss_1.tif", 5.86), ("Zeiss_2.tif", 293.1), ("Zeiss_3.tif", 2.93)]
 
 
 @pytest.mark.parametrize(("name", "nm_per_px"), ZEISS, ids=[name for name, _ in ZEISS])
-def test_zeiss_palette_tiff_metadata(name: str, nm_per_px: float) -> None:
-    path = REAL / name
-    if not path.is_file():
-        pytest.skip(f"real data {path} not available")
+def test_zeiss_palette_tiff_metadata(realdata: Path, name: str, nm_per_px: float) -> None:
+    path = realdata / "sem_scale_bar" / name
     loaded = load_image(path)
     assert loaded.pixels.shape == (768, 1024)
     assert loaded.metadata_nm_per_pixel == pytest.approx(nm_per_px, rel=1e-9)

@@ -15,7 +15,6 @@ from csmbench.errors import ToolError
 from csmbench.tools._image_io import load_image, to_gray
 from csmbench.tools._scale_bar import calibrate_scale_bar, parse_scale_label
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "sem_scale_bar"
 FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 MICRO = "\u00b5"
 
@@ -30,18 +29,11 @@ BAR_TOLERANCE = 0.03
 METADATA_TOLERANCE = 0.005
 
 
-def _real(name: str) -> Path:
-    path = REAL / name
-    if not path.is_file():
-        pytest.skip(f"real data {path} not available")
-    return path
-
-
 @pytest.mark.parametrize(
     ("name", "nm_per_px", "value", "unit"), REAL_CASES, ids=[c[0] for c in REAL_CASES]
 )
-def test_real_bar_from_pixels(name: str, nm_per_px: float, value: float, unit: str) -> None:
-    pixels = to_gray(np.asarray(Image.open(_real(name))))
+def test_real_bar_from_pixels(realdata: Path, name: str, nm_per_px: float, value: float, unit: str) -> None:
+    pixels = to_gray(np.asarray(Image.open(realdata / "sem_scale_bar" / name)))
     reading = calibrate_scale_bar(pixels)
     assert reading.method == "scale_bar"
     assert (reading.value, reading.unit) == (value, unit)
@@ -52,8 +44,8 @@ def test_real_bar_from_pixels(name: str, nm_per_px: float, value: float, unit: s
 @pytest.mark.parametrize(
     ("name", "nm_per_px", "value", "unit"), REAL_CASES[:3], ids=[c[0] for c in REAL_CASES[:3]]
 )
-def test_real_zeiss_metadata(name: str, nm_per_px: float, value: float, unit: str) -> None:
-    reading = calibrate_scale_bar(_real(name))
+def test_real_zeiss_metadata(realdata: Path, name: str, nm_per_px: float, value: float, unit: str) -> None:
+    reading = calibrate_scale_bar(realdata / "sem_scale_bar" / name)
     assert reading.method == "metadata"
     assert reading.nm_per_pixel == pytest.approx(nm_per_px, rel=METADATA_TOLERANCE)
     assert reading.bar_nm_per_pixel == pytest.approx(nm_per_px, rel=BAR_TOLERANCE)
@@ -61,17 +53,18 @@ def test_real_zeiss_metadata(name: str, nm_per_px: float, value: float, unit: st
     assert (reading.value, reading.unit) == (value, unit)
 
 
-def test_real_metadata_ignored_when_asked() -> None:
-    reading = calibrate_scale_bar(load_image(_real("Zeiss_1.tif")), use_metadata=False)
+def test_real_metadata_ignored_when_asked(realdata: Path) -> None:
+    zeiss = load_image(realdata / "sem_scale_bar" / "Zeiss_1.tif")
+    reading = calibrate_scale_bar(zeiss, use_metadata=False)
     assert reading.method == "scale_bar"
     assert reading.agrees_with_metadata is None
 
 
 @pytest.mark.parametrize("misread", ["1 m", "1 jm"], ids=["m", "jm"])
-def test_real_databar_micro_recovered_from_context(misread: str) -> None:
+def test_real_databar_micro_recovered_from_context(realdata: Path, misread: str) -> None:
     """Zeiss_1 with its "1 µm" label repainted as a typical µ misread; the databar also
     prints "Aperture Size = 30.00 µm", so µm is recovered from context, with a note."""
-    image = Image.open(_real("Zeiss_1.tif")).convert("L")
+    image = Image.open(realdata / "sem_scale_bar" / "Zeiss_1.tif").convert("L")
     draw = ImageDraw.Draw(image)
     draw.rectangle((131, 700, 180, 724), fill=0)  # the printed label, above the bar
     draw.text((134, 704), misread, fill=255, font=ImageFont.truetype(str(FONT), 14))

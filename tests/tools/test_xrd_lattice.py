@@ -12,7 +12,6 @@ from csmbench.errors import ToolError
 from csmbench.tools._xrd_lattice import fit_lattice, scherrer_size, williamson_hall
 from csmbench.tools._xrd_peaks import find_peaks, read_xy
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 CU_KA1 = 1.5405929
 
 # (file, system, a, c, relative tolerance): MANIFEST.md section 2 ground truth
@@ -24,15 +23,12 @@ REAL_CASES = [
 ]
 
 
-def _peaks(rel: str):
-    path = REAL / rel
-    if not path.is_file():
-        pytest.skip(f"real data {path} not available")
+def _peaks(path: Path):
     return find_peaks(*read_xy(path), radiation="CuKa12")
 
 
-def test_lab6_lattice_parameter() -> None:
-    fit = fit_lattice(_peaks("xrayutilities/LaB6_d500_si_psd.xye"), "cubic")
+def test_lab6_lattice_parameter(realdata: Path) -> None:
+    fit = fit_lattice(_peaks(realdata / "xrayutilities/LaB6_d500_si_psd.xye"), "cubic")
     assert fit.centring == "P"
     assert fit.a == pytest.approx(4.15692, abs=5e-4)
     assert fit.a_err < 1e-3 and fit.residual_deg < 0.01
@@ -41,16 +37,16 @@ def test_lab6_lattice_parameter() -> None:
 
 @pytest.mark.parametrize(("rel", "system", "a", "c", "rel_tol"), REAL_CASES,
                          ids=[c[0].split("/")[1] for c in REAL_CASES])
-def test_real_lattice_parameters(rel: str, system: str, a: float, c: float | None,
-                                 rel_tol: float) -> None:
-    fit = fit_lattice(_peaks(rel), system)  # type: ignore[arg-type]
+def test_real_lattice_parameters(realdata: Path, rel: str, system: str, a: float,
+                                 c: float | None, rel_tol: float) -> None:
+    fit = fit_lattice(_peaks(realdata / rel), system)  # type: ignore[arg-type]
     assert fit.a == pytest.approx(a, rel=rel_tol)
     if c is not None:
         assert fit.c == pytest.approx(c, rel=rel_tol)
 
 
-def test_quartz_zero_shift_is_refined() -> None:
-    fit = fit_lattice(_peaks("powdR/quartz.xy"), "hexagonal")
+def test_quartz_zero_shift_is_refined(realdata: Path) -> None:
+    fit = fit_lattice(_peaks(realdata / "powdR/quartz.xy"), "hexagonal")
     assert -0.08 < fit.zero_shift_deg < -0.02  # MANIFEST 2b: about -0.04°
 
 

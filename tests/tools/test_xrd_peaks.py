@@ -13,18 +13,10 @@ from csmbench.errors import ToolError
 from csmbench.tools._radiation import EMISSIONS, bragg_two_theta, d_spacing, emission
 from csmbench.tools._xrd_peaks import find_peaks, pseudo_voigt, read_xy, validate_pattern
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 CU_KA1 = 1.5405929
 CU_KA2 = 1.544390
 LAB6_A = 4.15692  # MANIFEST 2a: xrayutilities powder model of this file
 LAB6_TOL_DEG = 0.02
-
-
-def _real(rel: str) -> Path:
-    path = REAL / rel
-    if not path.is_file():
-        pytest.skip(f"real data {path} not available")
-    return path
 
 
 def cubic_lines(a: float, lam: float, lo: float, hi: float) -> list[tuple[int, float]]:
@@ -70,8 +62,8 @@ def test_emissions_and_unknown_radiation() -> None:
 
 
 # --- real data ------------------------------------------------------------------------------
-def test_lab6_ka1_positions_match_bragg() -> None:
-    x, y = read_xy(_real("xrayutilities/LaB6_d500_si_psd.xye"))
+def test_lab6_ka1_positions_match_bragg(realdata: Path) -> None:
+    x, y = read_xy(realdata / "xrayutilities/LaB6_d500_si_psd.xye")
     found = np.array(find_peaks(x, y, radiation="CuKa12").two_thetas)
     lines = cubic_lines(LAB6_A, CU_KA1, 18.0, 148.0)
     errors = [float(np.min(np.abs(found - tt))) for _, tt in lines]
@@ -81,15 +73,15 @@ def test_lab6_ka1_positions_match_bragg() -> None:
     assert all(np.min(np.abs(bragg - f)) < LAB6_TOL_DEG for f in found if 18 < f < 148)
 
 
-def test_lab6_without_doublet_model_reports_ka2_lines() -> None:
-    x, y = read_xy(_real("xrayutilities/LaB6_d500_si_psd.xye"))
+def test_lab6_without_doublet_model_reports_ka2_lines(realdata: Path) -> None:
+    x, y = read_xy(realdata / "xrayutilities/LaB6_d500_si_psd.xye")
     single = find_peaks(x, y, radiation="CuKa1")
     doublet = find_peaks(x, y, radiation="CuKa12")
     assert len(single.peaks) > len(doublet.peaks)
 
 
-def test_quartz_positions_have_the_documented_offset() -> None:
-    x, y = read_xy(_real("powdR/quartz.xy"))
+def test_quartz_positions_have_the_documented_offset(realdata: Path) -> None:
+    x, y = read_xy(realdata / "powdR/quartz.xy")
     found = np.array(find_peaks(x, y, radiation="CuKa12").two_thetas)
     # MANIFEST 2b: Kα1 positions for a = 4.9134, c = 5.4052 Å, observed about 0.04° lower
     for tt in (20.86, 26.64, 36.55, 39.47, 50.14, 59.96, 68.15):
