@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale_bar.py
 	$(BIN)/python benchmarks/bench_crystal_db.py
 	$(BIN)/python benchmarks/bench_find_peaks.py
+	$(BIN)/python benchmarks/bench_identify_phase.py
+	$(BIN)/python benchmarks/bench_diffraction_episodes.py
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

@@ -1,5 +1,6 @@
 """Agents: the reference solver, the no-tools baseline, and the agent registry."""
 
+from . import _reference_xrd  # noqa: F401  (registers the diffraction solvers)
 from ._no_tools import TYPICAL_ANSWERS, NoToolsAgent
 from ._protocol import AGENTS, Agent, AgentFactory, make_agent_factory, register_agent
 from ._reference import SOLVERS, ReferenceAgent, solver

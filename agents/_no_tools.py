@@ -17,8 +17,18 @@ TYPICAL_ANSWERS: dict[str, FinalAnswer] = {
     "scale_bar.pixel_size": FinalAnswer(text="20 nm/px", value=20.0, unit="nm/px"),
     "scale_bar.field_width": FinalAnswer(text="20 µm", value=20.0, unit="µm"),
     "scale_bar.feature_length": FinalAnswer(text="5 µm", value=5.0, unit="µm"),
+    "xrd.peak_positions": FinalAnswer(text="28.44°, 47.30°, 56.12°", values=[28.44, 47.30, 56.12],
+                                      unit="deg"),
+    "xrd.strongest_d": FinalAnswer(text="2.5 Å", value=2.5, unit="Å"),
+    "xrd.cubic_lattice": FinalAnswer(text="4.2 Å", value=4.2, unit="Å"),
+    "xrd.phase_id": FinalAnswer(text="NaCl"),
+    "xrd.phase_candidates": FinalAnswer(text="A", choice="A"),
+    "xrd.phase_count": FinalAnswer(text="1", value=1.0, unit=""),
+    "xrd.scherrer_size": FinalAnswer(text="30 nm", value=30.0, unit="nm"),
+    "xrd.williamson_hall": FinalAnswer(text="D = 30 nm, ε = 0.2 %"),
 }
-"""Typical magnitudes: a mid-magnification SEM image (20 nm/px, about 20 µm across)."""
+"""Typical magnitudes: a mid-magnification SEM image (20 nm/px, about 20 µm across); a Cu
+Kα scan of a common phase (Si peaks, d ≈ 2.5 Å, a ≈ 4.2 Å, 30 nm crystallites, 0.2 % strain)."""
 
 
 class NoToolsAgent:

@@ -175,24 +175,29 @@ def tool(
 
 
 def _tool_arguments(args: list[str], raw: set[str]) -> dict[str, Any]:
-    """``--key value`` pairs; values parsed as JSON when they are JSON (except ``raw`` keys)."""
-    arguments: dict[str, Any] = {}
+    """``--key value`` pairs; values parsed as JSON when they are JSON (except ``raw`` keys).
+
+    A repeated key collects its values into a list (``--x 1 --x 2`` is ``[1, 2]``).
+    """
+    values: dict[str, list[Any]] = {}
     key = None
     for token in args:
         if token.startswith("--"):
             key = token[2:].replace("-", "_")
-            arguments[key] = True
-        elif key in raw:
-            arguments[key], key = token, None
+            values.setdefault(key, [])
         elif key is not None:
-            try:
-                arguments[key] = json.loads(token)
-            except json.JSONDecodeError:
-                arguments[key] = token
+            values[key].append(token if key in raw else _json_or_text(token))
             key = None
         else:
             raise CSMBenchError(f"unexpected argument {token!r}; pass --name value pairs")
-    return arguments
+    return {k: True if not v else v[0] if len(v) == 1 else v for k, v in values.items()}
+
+
+def _json_or_text(token: str) -> Any:
+    try:
+        return json.loads(token)
+    except json.JSONDecodeError:
+        return token
 
 
 def main() -> None:

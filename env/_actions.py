@@ -21,7 +21,7 @@ __all__ = ["MAX_ACTION_CHARS", "SUBMIT_ANSWER", "Action", "parse_action", "submi
 Action = ToolCall | FinalAnswer | list[ToolCall] | dict[str, Any] | str
 SUBMIT_ANSWER = "submit_answer"
 MAX_ACTION_CHARS = 200_000
-_ANSWER_KEYS = {"answer", "text", "value", "unit", "choice"}
+_ANSWER_KEYS = {"answer", "text", "value", "values", "unit", "choice"}
 
 
 def submit_answer_schema() -> dict[str, Any]:
@@ -32,6 +32,7 @@ def submit_answer_schema() -> dict[str, Any]:
                                 for k, v in parameters["properties"].items()}
     parameters["properties"]["text"]["description"] = "the answer as you would write it, e.g. '5.9 nm/px'"
     parameters["properties"]["value"]["description"] = "the numeric answer, if any"
+    parameters["properties"]["values"]["description"] = "several numbers, when asked for a list"
     parameters["properties"]["unit"]["description"] = "the unit of value, e.g. 'nm/px', 'µm'"
     parameters["properties"]["choice"]["description"] = "the option letter, for multiple choice"
     return {"type": "function", "function": {
@@ -131,6 +132,8 @@ def _final_answer(data: dict[str, Any]) -> FinalAnswer:
         answer = fields.pop("answer")
         if isinstance(answer, int | float) and not isinstance(answer, bool):
             fields.setdefault("value", answer)
+        if isinstance(answer, list):
+            fields.setdefault("values", answer)
         fields.setdefault("text", str(answer))
     value = fields.get("value")
     if isinstance(value, float) and not math.isfinite(value):

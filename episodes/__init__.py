@@ -8,8 +8,10 @@ from ._types import (
     Choice,
     EpisodeScore,
     FinalAnswer,
+    Formula,
     Item,
     Milestone,
+    NumberSet,
     Numeric,
     Scale,
     Score,
@@ -19,6 +21,7 @@ from ._types import (
 
 __all__ = [
     "ASSETS", "ITEMS", "MANIFEST", "AnswerSpec", "Asset", "AssetKind", "Choice", "Dataset",
-    "DatasetWriter", "EpisodeScore", "FinalAnswer", "Item", "Milestone", "Numeric", "Scale",
+    "DatasetWriter", "EpisodeScore", "FinalAnswer", "Formula", "Item", "Milestone", "NumberSet",
+    "Numeric", "Scale",
     "Score", "ToolCall", "ToolResult", "load_dataset", "sha256_file",
 ]

@@ -18,8 +18,10 @@ __all__ = [
     "Choice",
     "EpisodeScore",
     "FinalAnswer",
+    "Formula",
     "Item",
     "Milestone",
+    "NumberSet",
     "Numeric",
     "Scale",
     "Score",
@@ -92,7 +94,38 @@ class Choice(_Frozen):
         return self
 
 
-AnswerSpec = Annotated[Numeric | Choice, Field(discriminator="type")]
+class Formula(_Frozen):
+    """A chemical formula, right when the answer's composition reduces to the same formula.
+
+    ``formula`` is the reduced formula ("TiO2"); ``names`` are accepted as well ("anatase").
+    """
+
+    type: Literal["formula"] = "formula"
+    formula: str = Field(min_length=1)
+    names: list[str] = Field(default_factory=list)
+
+
+class NumberSet(_Frozen):
+    """A set of numbers in one unit, matched one to one within ``abs_tol`` (in ``unit``).
+
+    The score is the F1 of the matching; the answer is correct only when every number is
+    matched and nothing extra is given.
+    """
+
+    type: Literal["number_set"] = "number_set"
+    values: list[float] = Field(min_length=1)
+    unit: str = ""
+    abs_tol: float = Field(gt=0)
+
+    @field_validator("values")
+    @classmethod
+    def _finite(cls, values: list[float]) -> list[float]:
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"number set must hold finite numbers, got {values}")
+        return values
+
+
+AnswerSpec = Annotated[Numeric | Choice | Formula | NumberSet, Field(discriminator="type")]
 
 
 class ToolCall(_Frozen):
@@ -118,10 +151,11 @@ class ToolResult(_Frozen):
 
 
 class FinalAnswer(_Frozen):
-    """The agent's answer: free ``text`` and, optionally, a parsed value, unit or choice."""
+    """The agent's answer: free ``text`` and, optionally, a parsed value (or list), unit or choice."""
 
     text: str = ""
     value: float | None = None
+    values: list[float] | None = None
     unit: str | None = None
     choice: str | None = None
 

@@ -10,6 +10,8 @@ from ._answer import (
 )
 from ._metrics import outcome, summarize
 from ._report import results_markdown, results_table
+from ._structured import grade_formula, grade_number_set, read_formula, read_numbers
 
-__all__ = ["UNPARSEABLE", "grade_answer", "grade_choice", "grade_numeric", "outcome",
-           "read_choice", "read_numeric", "results_markdown", "results_table", "summarize"]
+__all__ = ["UNPARSEABLE", "grade_answer", "grade_choice", "grade_formula", "grade_number_set",
+           "grade_numeric", "outcome", "read_choice", "read_formula", "read_numbers",
+           "read_numeric", "results_markdown", "results_table", "summarize"]

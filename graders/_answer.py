@@ -1,4 +1,5 @@
-"""Answer graders: numbers with units (pint) and multiple choice.
+"""Answer graders: numbers with units (pint) and multiple choice (formulas and number sets:
+``_structured``).
 
 A numeric answer is taken from ``FinalAnswer.value``/``unit`` when given, else parsed from its
 text ("about 5.9 nm/px", "Answer: 0.5 µm"). A bare number is read in the item's unit. An answer
@@ -12,7 +13,7 @@ import re
 
 import pint
 
-from csmbench.episodes import Choice, FinalAnswer, Numeric, Score
+from csmbench.episodes import AnswerSpec, Choice, FinalAnswer, Formula, NumberSet, Numeric, Score
 from csmbench.units import parse_quantity, parse_unit
 
 __all__ = [
@@ -32,10 +33,16 @@ _LETTER = re.compile(r"(?:answer|option|choice|caption)\s*(?:is|:)?\s*[\(\*\s]*(
                      r"|^\s*[\(\*]*([A-Z])[\)\.\*:]*\s*$|\(([A-Z])\)|\*\*([A-Z])\*\*", re.IGNORECASE | re.MULTILINE)
 
 
-def grade_answer(spec: Numeric | Choice, answer: FinalAnswer) -> Score:
+def grade_answer(spec: AnswerSpec, answer: FinalAnswer) -> Score:
     """Grade ``answer`` against the item's answer spec."""
+    from ._structured import grade_formula, grade_number_set
+
     if isinstance(spec, Numeric):
         return grade_numeric(spec, answer)
+    if isinstance(spec, Formula):
+        return grade_formula(spec, answer)
+    if isinstance(spec, NumberSet):
+        return grade_number_set(spec, answer)
     return grade_choice(spec, answer)
 
 

@@ -15,7 +15,8 @@ from ._metadata import pixel_size_from_tiff
 from ._radiation import EMISSIONS, Radiation, bragg_two_theta, d_spacing, emission
 from ._registry import REGISTRY, AttachmentId, ToolRegistry, ToolSpec, spec_from_function, tool
 from ._scale_bar import ScaleBarReading, calibrate_scale_bar, parse_scale_label
-from ._xrd_lattice import LatticeFit, WilliamsonHall, fit_lattice, scherrer_size, williamson_hall
+from ._xrd_broadening import WilliamsonHall, scherrer_size, williamson_hall
+from ._xrd_lattice import LatticeFit, fit_lattice
 from ._xrd_peaks import Peak, PeakList, find_peaks, read_xy
 from ._xrd_phase import PhaseIdentification, PhaseMatch, identify_phase
 

@@ -1,4 +1,5 @@
-"""Registry tools for powder diffraction (thin wrappers over ``_xrd_peaks`` and ``_xrd_lattice``).
+"""Registry tools for powder diffraction (thin wrappers over ``_xrd_peaks``, ``_xrd_lattice``
+and ``_xrd_broadening``).
 
 Inside an episode ``find_peaks`` reads the pattern attachment by id, with the radiation from
 the attachment's metadata unless one is given; the other tools take numbers an agent has
@@ -16,8 +17,9 @@ from csmbench.errors import ToolError
 from ._context import ToolContext
 from ._radiation import CU_KA1, Radiation
 from ._registry import AttachmentId, tool
-from ._xrd_lattice import CrystalSystem, LatticeFit, WilliamsonHall, fit_lattice, scherrer_size
-from ._xrd_lattice import williamson_hall as williamson_hall_fit
+from ._xrd_broadening import WHForm, WilliamsonHall, scherrer_size
+from ._xrd_broadening import williamson_hall as williamson_hall_fit
+from ._xrd_lattice import CrystalSystem, LatticeFit, fit_lattice
 from ._xrd_peaks import PeakList, find_peaks, read_xy
 
 __all__ = ["CrystalliteSize", "find_peaks_tool", "fit_lattice_tool", "scherrer_size_tool",
@@ -101,22 +103,29 @@ def scherrer_size_tool(two_theta_deg: float, fwhm_deg: float, instrument_fwhm_de
 
 @tool(name="williamson_hall")
 def williamson_hall_tool(two_theta_deg: list[float], fwhm_deg: list[float],
-                         instrument_fwhm_deg: float = 0.0, K: float = 0.9,
-                         wavelength: float = CU_KA1) -> WilliamsonHall:
+                         instrument_fwhm_deg: float | list[float] = 0.0, K: float = 0.9,
+                         wavelength: float = CU_KA1, form: WHForm = "linear",
+                         reject_outliers: bool = False) -> WilliamsonHall:
     """Crystallite size (nm) and microstrain from several peaks by a Williamson-Hall fit.
 
-    Fits β cos θ = Kλ/D + 4ε sin θ over the peaks.
+    "linear" fits β cosθ = Kλ/D + 4ε sinθ (Lorentzian broadening, widths add);
+    "quadratic" fits (β cosθ)² = (Kλ/D)² + (4ε sinθ)² (Gaussian broadening, widths add in
+    quadrature). β² = FWHM² − instrument², in radians.
 
     Args:
         two_theta_deg: Peak positions, degrees 2θ.
         fwhm_deg: Their FWHM, degrees 2θ, same order.
-        instrument_fwhm_deg: Instrumental FWHM, degrees.
+        instrument_fwhm_deg: Instrumental FWHM, degrees: one value, or one per peak.
         K: Scherrer constant.
         wavelength: Wavelength in Å.
+        form: "linear" or "quadratic" (see above).
+        reject_outliers: Leave out peaks far off the line (3 robust σ; at least 4 kept), such
+            as unresolved overlaps; the notes name them.
     """
     if len(two_theta_deg) != len(fwhm_deg):
         raise ToolError(f"two_theta_deg has {len(two_theta_deg)} values but fwhm_deg has "
                         f"{len(fwhm_deg)}; give one FWHM per peak, in the same order")
     return williamson_hall_fit(list(zip(two_theta_deg, fwhm_deg, strict=True)),
                                instrument_fwhm_deg=instrument_fwhm_deg, K=K,
-                               wavelength=wavelength)
+                               wavelength=wavelength, form=form,
+                               reject_outliers=reject_outliers)

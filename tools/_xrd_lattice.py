@@ -1,16 +1,19 @@
-"""Lattice parameters from peak positions, and crystallite size from peak widths.
+"""Lattice parameters from peak positions: indexing and least-squares refinement.
 
-* :func:`fit_lattice`: least squares on 2θ (a, b, c and a zero shift), with standard errors
-  from the covariance; without Miller indices the peaks are indexed first. Indexing tries,
-  for each lattice centring, trial cells solved from one (cubic) or two (tetragonal,
-  hexagonal) low-angle lines assigned to low-index reflections, and keeps the cell with the
-  best de Wolff-style figure of merit M = Q_N / (2·<|ΔQ|>·N_calc) (errors capped at the
-  indexing tolerance, so an impurity line costs but does not veto).
-* :func:`scherrer_size` and :func:`williamson_hall`: crystallite size (and microstrain).
+:func:`fit_lattice` refines the cell edges (Å) and a 2θ zero shift (degrees) by least squares
+on 2θ, with standard errors from the covariance; without Miller indices the peaks are indexed
+first. Indexing tries, for each lattice centring, trial cells solved from one (cubic) or two
+(tetragonal, hexagonal) low-angle lines assigned to low-index reflections, and keeps the cell
+with the best de Wolff-style figure of merit M = Q_N / (2·<|ΔQ|>·N_calc) (errors capped at the
+indexing tolerance, so an impurity line costs but does not veto).
+
+Q = 1/d² (Å⁻²) is linear in p = (1/a², [1/b²], [1/c²]): Q = M @ p with one design row M per
+reflection (:func:`_design`). Crystallite size and strain from widths: ``_xrd_broadening``.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import itertools
 import math
@@ -27,11 +30,14 @@ from csmbench.errors import ToolError
 from ._radiation import CU_KA1
 from ._xrd_peaks import Peak, PeakList
 
-__all__ = ["CrystalSystem", "LatticeFit", "WilliamsonHall", "fit_lattice", "scherrer_size",
-           "williamson_hall"]
+__all__ = ["CrystalSystem", "LatticeFit", "fit_lattice"]
 
 CrystalSystem = Literal["cubic", "tetragonal", "hexagonal", "orthorhombic"]
 N_PARAMS = {"cubic": 1, "tetragonal": 2, "hexagonal": 2, "orthorhombic": 3}
+"""Cell parameters per system (the zero shift comes on top)."""
+CELL_EDGES = {"cubic": ("a",), "tetragonal": ("a", "c"), "hexagonal": ("a", "c"),
+              "orthorhombic": ("a", "b", "c")}
+"""Edge fixed by each column of the design matrix."""
 CENTRINGS = {"cubic": ("P", "I", "F"), "tetragonal": ("P", "I"), "hexagonal": ("P",),
              "orthorhombic": ("P",)}
 MAX_INDEX = 12
@@ -45,13 +51,26 @@ INDEX_TOLERANCE_DEG = 0.15
 REFINED_TOLERANCE_DEG = 0.08
 """... and after refining the cell and the zero shift."""
 MIN_INDEXED_FRACTION = 0.5
+"""A trial cell must index at least this fraction of the lines."""
 MAX_ZERO_SHIFT_DEG = 1.0
+"""A refined zero shift larger than this (degrees 2θ) rejects the trial cell."""
 CELL_RANGE_ANGSTROM = (1.5, 40.0)
+"""Trial cell edges outside this range (Å) are discarded."""
 REFINE_CANDIDATES = 8
+"""Best-ranked trial cells per centring that are refined."""
 SCREEN_MAX_INDEX = 6
 SCREEN_LINES = 20
 """Trial cells are ranked on the first 20 lines against reflections with indices <= 6."""
 REFINE_ROUNDS = 3
+"""Assign-and-refine cycles per trial cell."""
+MIN_FOM = 3.0
+"""Below this M the indexing is rejected (random line lists reach 1-3 as cubic)."""
+WEAK_FOM = 10.0
+"""Below this M the result carries a note that the indexing may be wrong."""
+FOM_INDEXED_POWER = 3.0
+"""M is multiplied by (fraction of lines indexed)^3, so sparse tiny cells do not win."""
+FOM_ERROR_FLOOR_DEG = 0.002
+"""Added to every line's error in M so that noise-free data do not divide by zero."""
 
 
 class LatticeFit(BaseModel):
@@ -99,7 +118,7 @@ class _Forms:
 
 
 def _design(system: str, hkl: np.ndarray) -> np.ndarray:
-    """Rows M with 1/d² = M @ p; p = (1/a², [1/b²], [1/c²])."""
+    """Design rows M (n, k) with Q = 1/d² = M @ p, p = (1/a², [1/b²], [1/c²]) in Å⁻²."""
     h, k, l = (hkl[:, i].astype(float) for i in range(3))
     if system == "cubic":
         return (h * h + k * k + l * l)[:, None]
@@ -111,6 +130,7 @@ def _design(system: str, hkl: np.ndarray) -> np.ndarray:
 
 
 def _centring_allowed(hkl: np.ndarray, centring: str) -> np.ndarray:
+    """Mask (n,) of reflections not extinct for a P, I or F lattice."""
     h, k, l = hkl[:, 0], hkl[:, 1], hkl[:, 2]
     if centring == "I":
         return (h + k + l) % 2 == 0
@@ -138,7 +158,8 @@ def _forms(system: str) -> _Forms:
     return _Forms(rows[first][order], rep[order], {c: m[order] for c, m in form_allowed.items()})
 
 
-def _representatives(hkl, inverse, n_forms, allowed) -> np.ndarray:
+def _representatives(hkl: np.ndarray, inverse: np.ndarray, n_forms: int,
+                     allowed: dict[str, np.ndarray]) -> np.ndarray:
     """Per form, an hkl allowed by the most restrictive centring that allows the form."""
     rep = np.zeros((n_forms, 3), dtype=int)
     for mask in [np.ones(len(hkl), dtype=bool), *allowed.values()]:
@@ -154,6 +175,7 @@ def _two_theta(q: np.ndarray, wavelength: float) -> np.ndarray:
 
 
 def _q_of(two_theta_deg: np.ndarray, wavelength: float) -> np.ndarray:
+    """Q = 1/d² (Å⁻²) of lines at 2θ (deg) for a wavelength in Å."""
     return (2.0 * np.sin(np.radians(two_theta_deg) / 2.0) / wavelength) ** 2
 
 
@@ -163,27 +185,32 @@ def _dq_per_deg(two_theta_deg: np.ndarray, wavelength: float) -> np.ndarray:
 
 
 # --- the cell model --------------------------------------------------------------------------
-def _p_of_cell(system: str, cell: np.ndarray) -> np.ndarray:
-    """Design coefficients p from cell edges: (a,) cubic; (a, c) tetragonal/hexagonal; (a,b,c)."""
+def _p_of_cell(cell: np.ndarray) -> np.ndarray:
+    """Design coefficients p (Å⁻²) from the free cell edges (Å), in CELL_EDGES order."""
     return 1.0 / np.asarray(cell, dtype=float) ** 2
 
 
 def _cell_of_p(p: np.ndarray) -> np.ndarray:
+    """Free cell edges (Å) from design coefficients p (Å⁻²)."""
     return 1.0 / np.sqrt(p)
 
 
-def _refine(system: str, rows: np.ndarray, obs: np.ndarray, wavelength: float,
-            cell0: np.ndarray, refine_zero: bool):
-    """Least squares of 2θ_obs = 2θ(cell) + zero; returns (cell, zero, errors, residuals)."""
+def _refine(rows: np.ndarray, obs: np.ndarray, wavelength: float, cell0: np.ndarray,
+            refine_zero: bool) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Least squares of 2θ_obs = 2θ(cell) + zero (deg) over lines with design rows ``rows``.
+
+    Returns cell (Å), zero (deg), standard errors of (cell, [zero]) (NaN without degrees of
+    freedom) and 2θ residuals (deg).
+    """
     n_cell = cell0.size
 
     def resid(x: np.ndarray) -> np.ndarray:
         zero = x[n_cell] if refine_zero else 0.0
-        return _two_theta(rows @ _p_of_cell(system, x[:n_cell]), wavelength) + zero - obs
+        return _two_theta(rows @ _p_of_cell(x[:n_cell]), wavelength) + zero - obs
 
     x0 = np.concatenate([cell0, [0.0]]) if refine_zero else cell0.copy()
-    method = "lm" if obs.size >= x0.size else "trf"
-    res = least_squares(resid, x0, method=method, x_scale=np.maximum(np.abs(x0), 0.01))
+    # callers guarantee obs.size >= x0.size (fit_lattice's peak count, _polish's used lines)
+    res = least_squares(resid, x0, method="lm", x_scale=np.maximum(np.abs(x0), 0.01))
     dof = obs.size - x0.size
     errors = np.full(x0.size, math.nan)
     if dof > 0 and np.all(np.isfinite(res.fun)):
@@ -200,11 +227,8 @@ def _trial_p(system: str, forms: _Forms, allowed: np.ndarray, q_obs: np.ndarray,
     """Trial p vectors (T, k) from k seed lines assigned to k low-index forms."""
     k = N_PARAMS[system]
     rows = forms.rows[allowed][:SEED_FORMS]
-    lines = seeds
-    trials = []
-    for line_set in itertools.combinations(lines, k):
-        for form_set in itertools.permutations(range(len(rows)), k):
-            trials.append((line_set, form_set))
+    trials = [(line_set, form_set) for line_set in itertools.combinations(seeds, k)
+              for form_set in itertools.permutations(range(len(rows)), k)]
     if not trials:
         return np.empty((0, k))
     li = np.array([t[0] for t in trials])
@@ -238,18 +262,10 @@ def _figure_of_merit(p: np.ndarray, rows: np.ndarray, obs: np.ndarray, wavelengt
     return foms, nearest
 
 
-MIN_FOM = 3.0
-"""Below this M the indexing is rejected (random line lists reach 1-3 as cubic)."""
-WEAK_FOM = 10.0
-"""Below this M the result carries a note that the indexing may be wrong."""
-FOM_INDEXED_POWER = 3.0
-"""M is multiplied by (fraction of lines indexed)^3, so sparse tiny cells do not win."""
-FOM_ERROR_FLOOR_DEG = 0.002
-"""Added to every line's error in M so that noise-free data do not divide by zero."""
-
-
 @dataclass(frozen=True)
 class _Solution:
+    """An indexed and refined cell: edges (Å), zero (deg), hkl and mask of the used lines."""
+
     centring: str
     cell: np.ndarray
     zero: float
@@ -301,54 +317,109 @@ def _index(system: str, obs: np.ndarray, wavelength: float, refine_zero: bool,
     return best
 
 
-def _polish(system, centring, rows, hkl, obs, wavelength, p, refine_zero) -> _Solution | None:
+def _polish(system: str, centring: str, rows: np.ndarray, hkl: np.ndarray, obs: np.ndarray,
+            wavelength: float, p: np.ndarray, refine_zero: bool) -> _Solution | None:
     """Assign, refine cell and zero, reassign (REFINE_ROUNDS times); None if it falls apart."""
     cell, zero, tol = _cell_of_p(p), 0.0, INDEX_TOLERANCE_DEG
     for _ in range(REFINE_ROUNDS):
-        _, nearest = _figure_of_merit(_p_of_cell(system, cell)[None, :], rows, obs - zero,
+        _, nearest = _figure_of_merit(_p_of_cell(cell)[None, :], rows, obs - zero,
                                       wavelength, tol)
-        calc = _two_theta(rows[nearest[0]] @ _p_of_cell(system, cell), wavelength)
+        calc = _two_theta(rows[nearest[0]] @ _p_of_cell(cell), wavelength)
         used = np.abs(obs - zero - calc) <= tol
         if used.sum() < max(N_PARAMS[system] + int(refine_zero) + 1,
                             MIN_INDEXED_FRACTION * obs.size):
             return None
-        cell, zero, errors, res = _refine(system, rows[nearest[0][used]], obs[used], wavelength,
+        cell, zero, errors, res = _refine(rows[nearest[0][used]], obs[used], wavelength,
                                           cell, refine_zero)
         if abs(zero) > MAX_ZERO_SHIFT_DEG or not np.all(np.isfinite(cell)):
             return None
         tol = REFINED_TOLERANCE_DEG
-    fom = _figure_of_merit(_p_of_cell(system, cell)[None, :], rows, obs - zero, wavelength,
+    fom = _figure_of_merit(_p_of_cell(cell)[None, :], rows, obs - zero, wavelength,
                            tol)[0][0]
     return _Solution(centring, cell, zero, errors, hkl[nearest[0][used]], used, res, float(fom))
 
 
-# --- public: lattice -------------------------------------------------------------------------
+# --- input ---------------------------------------------------------------------------------
 PeaksLike = PeakList | list[Peak] | list[float]
 
 
-def _positions(peaks, wavelength: float | None):
-    """2θ (deg), heights (None for bare 2θ values) and the wavelength, from any peak input."""
-    heights = None
-    if isinstance(peaks, PeakList):
-        lam = peaks.wavelength if wavelength is None else wavelength
-        values, heights = [p.two_theta for p in peaks.peaks], [p.height for p in peaks.peaks]
-    else:
-        lam = CU_KA1 if wavelength is None else wavelength
-        values = [p.two_theta if isinstance(p, Peak) else p for p in peaks]
-        if peaks and all(isinstance(p, Peak) for p in peaks):
-            heights = [p.height for p in peaks]
+def _positions(peaks: PeaksLike, wavelength: float | None) -> tuple[np.ndarray, ...]:
+    """2θ (deg), heights (None for bare 2θ values) and the wavelength (Å), from any peak input."""
+    heights, hint = None, "peaks must be a PeakList, a list of Peak, or a list of 2θ values (deg)"
     try:
+        if isinstance(peaks, PeakList):
+            lam = peaks.wavelength if wavelength is None else wavelength
+            values = [p.two_theta for p in peaks.peaks]
+            heights = [p.height for p in peaks.peaks]
+        else:
+            lam = CU_KA1 if wavelength is None else wavelength
+            values = [p.two_theta if isinstance(p, Peak) else p for p in peaks]
+            if values and all(isinstance(p, Peak) for p in peaks):
+                heights = [p.height for p in peaks]
         obs = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ToolError("peaks must be a PeakList, a list of Peak, or a list of 2θ values "
-                        "in degrees") from exc
-    if obs.ndim != 1 or not np.all(np.isfinite(obs)) or np.any((obs <= 0) | (obs >= 180)):
-        raise ToolError(f"peak positions must be finite 2θ values in (0, 180) degrees; got {values}")
+        raise ToolError(f"{hint}; got {peaks!r}") from exc
+    if obs.ndim != 1:
+        raise ToolError(f"{hint}; got {peaks!r}")
+    bad = ~(np.isfinite(obs) & (obs > 0) & (obs < 180))
+    if bad.any():
+        raise ToolError(f"peak positions must be finite 2θ values in (0, 180) degrees; got "
+                        f"{obs[bad].tolist()} at positions {np.flatnonzero(bad).tolist()}; give "
+                        "Kα1 positions in degrees 2θ (not radians or d-spacings) and leave out "
+                        "undefined peaks")
     if not (math.isfinite(lam) and lam > 0):
-        raise ToolError(f"wavelength must be a positive number of Å; got {lam!r}")
+        raise ToolError(f"wavelength must be a positive number of Å; got {lam!r} (Cu Kα1 is "
+                        f"{CU_KA1} Å)")
     return obs, (None if heights is None else np.asarray(heights, float)), float(lam)
 
 
+def _check_system(crystal_system: object) -> None:
+    """ToolError, with the closest valid name, unless the system is one of N_PARAMS."""
+    if isinstance(crystal_system, str) and crystal_system in N_PARAMS:
+        return
+    name = str(crystal_system).strip().lower()
+    close = difflib.get_close_matches(name, N_PARAMS, n=1)
+    hint = ("; use 'hexagonal' (hexagonal axes)" if name in ("trigonal", "rhombohedral")
+            else f"; did you mean '{close[0]}'?" if close else "")
+    raise ToolError(f"unknown crystal_system {crystal_system!r}; expected one of "
+                    f"{', '.join(N_PARAMS)}{hint}")
+
+
+def _check_peak_count(n_peaks: int, system: str, refine_zero: bool) -> None:
+    """At least as many peaks as free parameters (cell edges, plus the zero shift)."""
+    n_free = N_PARAMS[system] + int(refine_zero)
+    if n_peaks >= n_free:
+        return
+    what = f"{system} cell{' and zero shift' if refine_zero else ''}"
+    hint = "give more peaks" + (" or set refine_zero=False" if refine_zero else "")
+    raise ToolError(f"{n_peaks} peak(s) cannot determine {n_free} parameters ({what}); {hint}")
+
+
+def _miller_indices(hkl: Sequence[Sequence[int]], obs: np.ndarray) -> np.ndarray:
+    """Given hkl as an (n, 3) int array, one row per observed line (obs, deg 2θ)."""
+    hint = "give one integer (h, k, l) triple per peak, in the order of the peaks"
+    try:
+        triples = [tuple(t) for t in hkl]
+    except TypeError as exc:
+        raise ToolError(f"hkl must be a list of (h, k, l) triples; got {hkl!r}; {hint}") from exc
+    for i, t in enumerate(triples):
+        if len(t) != 3:
+            four = " (for 4-index (h, k, i, l) drop i = -(h + k))" if len(t) == 4 else ""
+            raise ToolError(f"hkl[{i}] = {t} has {len(t)} indices, not 3{four}; {hint}")
+    if len(triples) != obs.size:
+        raise ToolError(f"got {len(triples)} hkl triples for {obs.size} peaks; {hint}")
+    idx = np.asarray(triples)
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise ToolError(f"hkl must be integers; got {triples}; {hint}")
+    zero = np.flatnonzero(~idx.any(axis=1))
+    if zero.size:
+        raise ToolError(f"hkl (0, 0, 0) given for the peak at 2θ = {obs[zero[0]]:g}° is not a "
+                        "reflection; give that peak's Miller indices (not all zero) or leave "
+                        "the peak out")
+    return idx
+
+
+# --- public ----------------------------------------------------------------------------------
 def fit_lattice(peaks: PeaksLike, crystal_system: CrystalSystem, *,
                 wavelength: float | None = None,
                 hkl: Sequence[Sequence[int]] | None = None,
@@ -366,48 +437,44 @@ def fit_lattice(peaks: PeaksLike, crystal_system: CrystalSystem, *,
             displacement).
 
     Returns:
-        LatticeFit with the cell, standard errors, assigned hkl and RMS 2θ residual.
+        LatticeFit with the cell (Å), standard errors, assigned hkl and RMS 2θ residual (deg).
 
     Raises:
-        ToolError: Bad input, too few peaks, or the peaks cannot be indexed in that system.
+        ToolError: Bad input (system, 2θ, wavelength, hkl), fewer peaks than free
+            parameters, or peaks that cannot be indexed in that system.
     """
-    if crystal_system not in N_PARAMS:
-        raise ToolError(f"unknown crystal_system '{crystal_system}'; expected one of "
-                        f"{', '.join(N_PARAMS)}")
+    _check_system(crystal_system)
     obs, heights, lam = _positions(peaks, wavelength)
-    n_free = N_PARAMS[crystal_system] + int(refine_zero)
-    if obs.size < n_free:
-        raise ToolError(f"{obs.size} peaks cannot determine {n_free} parameters "
-                        f"({crystal_system} cell{' and zero shift' if refine_zero else ''}); "
-                        "give more peaks or set refine_zero=False")
+    _check_peak_count(obs.size, crystal_system, refine_zero)
     if hkl is not None:
-        return _fit_given(crystal_system, obs, lam, hkl, refine_zero)
+        return _fit_given(crystal_system, obs, lam, _miller_indices(hkl, obs), refine_zero)
     if crystal_system == "orthorhombic":
         raise ToolError("indexing orthorhombic patterns is not supported; pass hkl (one "
                         "(h, k, l) per peak) to refine an orthorhombic cell")
     order = np.argsort(obs)
     sol = _index(crystal_system, obs[order], lam, refine_zero,
                  None if heights is None else heights[order])
-    return _result(crystal_system, sol, obs[order], lam)
+    return _result(crystal_system, sol, obs[order])
 
 
-def _fit_given(system: str, obs: np.ndarray, lam: float, hkl, refine_zero: bool) -> LatticeFit:
-    idx = np.asarray(hkl)
-    if idx.shape != (obs.size, 3) or not np.issubdtype(idx.dtype, np.integer):
-        raise ToolError(f"hkl must hold one integer (h, k, l) triple per peak ({obs.size} "
-                        f"peaks); got shape {idx.shape}")
+def _fit_given(system: str, obs: np.ndarray, lam: float, idx: np.ndarray,
+               refine_zero: bool) -> LatticeFit:
+    """Refine the cell from lines (deg 2θ) with known Miller indices idx (n, 3)."""
     rows = _design(system, idx)
-    if np.any(rows.sum(axis=1) == 0) or np.any(rows.max(axis=0) == 0):
-        raise ToolError(f"hkl {idx.tolist()} leave a {system} cell edge undetermined (every "
-                        "edge needs a reflection with a non-zero index along it)")
+    if np.any(rows.max(axis=0) == 0):
+        free = [e for e, m in zip(CELL_EDGES[system], rows.max(axis=0), strict=True) if m == 0]
+        raise ToolError(f"hkl {idx.tolist()} leave the {system} cell edge(s) {', '.join(free)} "
+                        "undetermined: every edge needs a reflection with a non-zero index "
+                        "along it; include such a peak")
     p0 = np.linalg.lstsq(rows, _q_of(obs, lam), rcond=None)[0]
     cell0 = _cell_of_p(np.clip(p0, 1.0 / CELL_RANGE_ANGSTROM[1] ** 2, None))
-    cell, zero, errors, res = _refine(system, rows, obs, lam, cell0, refine_zero)
+    cell, zero, errors, res = _refine(rows, obs, lam, cell0, refine_zero)
     sol = _Solution("given", cell, zero, errors, idx, np.ones(obs.size, bool), res, math.nan)
-    return _result(system, sol, obs, lam)
+    return _result(system, sol, obs)
 
 
-def _result(system: str, sol: _Solution, obs: np.ndarray, lam: float) -> LatticeFit:
+def _result(system: str, sol: _Solution, obs: np.ndarray) -> LatticeFit:
+    """The public record of a solution, with notes on left-out lines and weak indexing."""
     notes = []
     if (~sol.used).any():
         notes.append(f"unindexed peaks left out of the fit (2θ): "
@@ -417,144 +484,12 @@ def _result(system: str, sol: _Solution, obs: np.ndarray, lam: float) -> Lattice
                      "may be wrong; confirm with known phases or pass hkl")
     if not np.all(np.isfinite(sol.errors)):
         notes.append("no degrees of freedom left: standard errors are NaN")
-    cell, err = [float(v) for v in sol.cell], [float(v) for v in sol.errors[:sol.cell.size]]
-    edges = {"cubic": ("a",), "tetragonal": ("a", "c"), "hexagonal": ("a", "c"),
-             "orthorhombic": ("a", "b", "c")}[system]
-    values = {e: cell[i] for i, e in enumerate(edges)} | {
-        f"{e}_err": err[i] for i, e in enumerate(edges)}
+    values: dict[str, float] = {}
+    for edge, value, error in zip(CELL_EDGES[system], sol.cell, sol.errors, strict=False):
+        values |= {edge: float(value), f"{edge}_err": float(error)}
     fom = None if sol.centring == "given" else sol.fom
     return LatticeFit(crystal_system=system, centring=sol.centring, hkl=sol.hkl.tolist(),
                       two_theta=[float(v) for v in obs[sol.used]],
                       residual_deg=float(np.sqrt(np.mean(sol.residuals**2))),
                       n_peaks=int(sol.used.sum()), zero_shift_deg=sol.zero,
                       figure_of_merit=fom, notes=notes, **values)
-
-
-# --- public: size and strain ----------------------------------------------------------------
-ANGSTROM_PER_NM = 10.0
-
-
-def _breadth_rad(fwhm_deg: float, instrument_fwhm_deg: float, correction: str) -> float:
-    """Sample broadening β in radians after removing the instrumental width."""
-    if correction not in ("quadratic", "linear"):
-        raise ToolError(f"unknown correction '{correction}'; expected 'quadratic' or 'linear'")
-    if not (math.isfinite(fwhm_deg) and fwhm_deg > 0) or instrument_fwhm_deg < 0:
-        raise ToolError(f"FWHM must be positive and the instrumental FWHM >= 0 (degrees); got "
-                        f"{fwhm_deg!r} and {instrument_fwhm_deg!r}")
-    if fwhm_deg <= instrument_fwhm_deg:
-        raise ToolError(f"FWHM {fwhm_deg:g}° is not wider than the instrumental FWHM "
-                        f"{instrument_fwhm_deg:g}°: no size broadening to measure (the crystallites "
-                        "are too large for Scherrer, or the instrumental width is wrong)")
-    if correction == "quadratic":
-        beta = math.sqrt(fwhm_deg**2 - instrument_fwhm_deg**2)
-    else:
-        beta = fwhm_deg - instrument_fwhm_deg
-    return math.radians(beta)
-
-
-def scherrer_size(two_theta_deg: float, fwhm_deg: float, *, instrument_fwhm_deg: float = 0.0,
-                  K: float = 0.9, wavelength: float = CU_KA1,
-                  correction: Literal["quadratic", "linear"] = "quadratic") -> float:
-    """Crystallite size from one peak, D = Kλ / (β cos θ), in nm.
-
-    Args:
-        two_theta_deg: Peak position, degrees 2θ.
-        fwhm_deg: Measured FWHM, degrees 2θ.
-        instrument_fwhm_deg: Instrumental FWHM at that angle, degrees (0: none removed).
-        K: Scherrer constant (0.9 for FWHM of spherical crystallites; 0.94 cubes).
-        wavelength: Wavelength, Å.
-        correction: "quadratic", β² = FWHM² - instr² (Gaussian-like profiles), or
-            "linear", β = FWHM - instr (Lorentzian).
-
-    Returns:
-        Volume-weighted column length D, nm.
-
-    >>> round(scherrer_size(28.44, 0.2, instrument_fwhm_deg=0.05), 2)
-    42.32
-    """
-    if not 0.0 < two_theta_deg < 180.0 or not K > 0 or not wavelength > 0:
-        raise ToolError(f"need 0 < 2θ < 180°, K > 0 and wavelength > 0; got "
-                        f"{two_theta_deg!r}, {K!r}, {wavelength!r}")
-    beta = _breadth_rad(fwhm_deg, instrument_fwhm_deg, correction)
-    theta = math.radians(two_theta_deg) / 2.0
-    return K * wavelength / (beta * math.cos(theta)) / ANGSTROM_PER_NM
-
-
-class WilliamsonHall(BaseModel):
-    """Size and microstrain from β cos θ = Kλ/D + 4 ε sin θ (a straight-line fit).
-
-    Attributes:
-        size_nm: Crystallite size D, nm (from the intercept).
-        strain: Microstrain ε, dimensionless (the slope against 4 sin θ).
-        size_err, strain_err: Standard errors from the fit covariance (NaN with 2 peaks).
-        r_squared: Coefficient of determination of the line.
-        n_peaks: Number of peaks in the fit.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    size_nm: float
-    strain: float
-    size_err: float
-    strain_err: float
-    r_squared: float
-    n_peaks: int
-    notes: list[str] = Field(default_factory=list)
-
-
-def _widths(peaks) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(peaks, PeakList):
-        peaks = peaks.peaks
-    pairs = [(p.two_theta, p.fwhm) if isinstance(p, Peak) else tuple(p) for p in peaks]
-    arr = np.asarray(pairs, dtype=float)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ToolError("peaks must be a PeakList, a list of Peak or (2θ, FWHM) pairs in degrees")
-    return arr[:, 0], arr[:, 1]
-
-
-def williamson_hall(peaks, *, instrument_fwhm_deg: float = 0.0, K: float = 0.9,
-                    wavelength: float = CU_KA1,
-                    correction: Literal["quadratic", "linear"] = "quadratic") -> WilliamsonHall:
-    """Williamson-Hall analysis: fit β cos θ against 4 sin θ over several peaks.
-
-    Args:
-        peaks: PeakList, list of Peak, or (2θ, FWHM) pairs in degrees; at least 2.
-        instrument_fwhm_deg: Instrumental FWHM removed from each peak, degrees.
-        K: Scherrer constant.
-        wavelength: Wavelength, Å.
-        correction: Instrument correction, as in :func:`scherrer_size`.
-
-    Raises:
-        ToolError: Fewer than two peaks, a peak no wider than the instrument, or a
-            non-positive intercept (no size broadening resolved).
-    """
-    two_theta, fwhm = _widths(peaks)
-    if two_theta.size < 2 or np.unique(two_theta).size < 2:
-        raise ToolError(f"Williamson-Hall needs at least 2 peaks at different angles; got "
-                        f"{two_theta.size}")
-    beta = np.array([_breadth_rad(w, instrument_fwhm_deg, correction) for w in fwhm])
-    theta = np.radians(two_theta) / 2.0
-    xs, ys = 4.0 * np.sin(theta), beta * np.cos(theta)
-    (slope, intercept), cov = _line_fit(xs, ys)
-    if intercept <= 0:
-        raise ToolError(f"Williamson-Hall intercept is {intercept:.3g} <= 0: the broadening is "
-                        "all strain (or the widths are too noisy) and no size can be given; "
-                        "use more peaks or Scherrer on a low-angle peak")
-    size = K * wavelength / intercept / ANGSTROM_PER_NM
-    fitted = intercept + slope * xs
-    ss_tot = float(np.sum((ys - ys.mean()) ** 2))
-    r2 = 1.0 - float(np.sum((ys - fitted) ** 2)) / ss_tot if ss_tot > 0 else 1.0
-    return WilliamsonHall(size_nm=size, strain=slope,
-                          size_err=size * math.sqrt(cov[1, 1]) / intercept,
-                          strain_err=math.sqrt(cov[0, 0]), r_squared=r2,
-                          n_peaks=int(two_theta.size))
-
-
-def _line_fit(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares line ys = c0·xs + c1; coefficients and covariance (NaN with 2 points)."""
-    design = np.column_stack([xs, np.ones_like(xs)])
-    coef, *_ = np.linalg.lstsq(design, ys, rcond=None)
-    dof = xs.size - 2
-    if dof <= 0:
-        return coef, np.full((2, 2), math.nan)
-    s2 = float(np.sum((ys - design @ coef) ** 2)) / dof
-    return coef, s2 * np.linalg.inv(design.T @ design)

@@ -1,10 +1,10 @@
 """Scoring a peak list against stick patterns: tolerances, the shift screen, the refined fit.
 
 The screen is vectorised over every record: for a grid of common zero shifts it scores the
-share of a phase's reflection intensity landing within tolerance of an observed peak times
-the share of observed intensity explained. The refinement fits the shift of one record from
-its matched pairs and computes ``FOM = M_calc · M_obs · Q_pos · Q_int`` (see
-:func:`refine`).
+share of a phase's reflection intensity landing within tolerance of an observed peak (alone,
+or as part of an unresolved group whose centroid does, :func:`_hits`) times the share of
+observed intensity explained. The refinement fits the shift of one record from its matched
+pairs and computes ``FOM = M_calc · M_obs · Q_pos · Q_int`` (see :func:`refine`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,16 @@ import numpy as np
 
 from ._xrd_reflections import Sticks
 
-__all__ = ["MAX_SHIFT_DEG", "MIN_RELATIVE", "Fit", "ObservedPeaks", "StickWindow",
+__all__ = ["MAX_SHIFT_DEG", "MIN_RELATIVE", "Fit", "ObservedPeaks", "StickWindow", "coverage",
            "nearest_index", "refine", "screen", "select_window", "tolerance_deg"]
 
 MIN_RELATIVE = 0.01
 """Reflections below 1 % of the phase's strongest in the window are ignored."""
+BLEND_DEG = 0.5
+"""Reflections this close to an observed peak may be an unresolved part of it, degrees 2θ."""
+MAX_FLOOR = 0.05
+"""The detection limit of a peak list (relative to its strongest peak) is taken as its weakest
+peak, at most this."""
 MAX_SHIFT_DEG = 0.3
 """Largest common zero shift fitted, degrees 2θ."""
 SHIFT_STEP_DEG = 0.05
@@ -67,6 +72,10 @@ class StickWindow:
     two_theta: np.ndarray
     relative: np.ndarray
     record: np.ndarray
+    low: float = 0.0
+    """First angle of the scan window, degrees 2θ."""
+    high: float = 180.0
+    """Last angle of the scan window, degrees 2θ."""
 
     def of(self, record: int) -> slice:
         """The sticks of one record (the window keeps the table's record order)."""
@@ -82,11 +91,25 @@ def select_window(sticks: Sticks, low: float, high: float, n_records: int) -> St
     np.maximum.at(strongest, record, intensity)
     relative = intensity / strongest[record]
     keep = relative >= MIN_RELATIVE
-    return StickWindow(sticks.two_theta[inside][keep], relative[keep], record[keep])
+    return StickWindow(sticks.two_theta[inside][keep], relative[keep], record[keep], low, high)
+
+
+def coverage(position: np.ndarray, low: float, high: float) -> float:
+    """Share of the window [low, high] (degrees) within the match tolerance of a reflection
+    at ``position`` (sorted, degrees): the chance that a random peak is matched."""
+    if len(position) == 0 or high <= low:
+        return 0.0
+    tol = tolerance_deg(position)
+    start = np.maximum(position - tol, low)
+    end = np.maximum.accumulate(np.minimum(position + tol, high))
+    before = np.concatenate([[low], end[:-1]])
+    return float(np.maximum(end - np.maximum(start, before), 0.0).sum() / (high - low))
 
 
 def screen(window: StickWindow, observed: ObservedPeaks, weights: np.ndarray,
-           allowed: np.ndarray, n_records: int) -> tuple[np.ndarray, np.ndarray]:
+           allowed: np.ndarray, n_records: int,
+           shifts: tuple[float, float] = (-MAX_SHIFT_DEG, MAX_SHIFT_DEG),
+           occupied: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Coarse score and best shift of every record over the zero-shift grid.
 
     Args:
@@ -96,19 +119,29 @@ def screen(window: StickWindow, observed: ObservedPeaks, weights: np.ndarray,
             shape (P,).
         allowed: Records the search may return, shape (R,).
         n_records: R.
+        shifts: Range of zero shifts tried, degrees.
+        occupied: Peaks explained by other phases, shape (P,): an unmatched reflection
+            within ``BLEND_DEG`` of one may hide under it and is not counted.
 
     Returns:
         Scores (-1 for records not allowed) and shifts in degrees, shape (R,) each.
     """
-    total_calc = np.bincount(window.record, weights=window.relative, minlength=n_records)
     best = np.zeros(n_records)
     best_shift = np.zeros(n_records)
     tol = tolerance_deg(window.two_theta) + SHIFT_STEP_DEG / 2
     explained = np.zeros((n_records, len(observed.two_theta)))
-    for shift in np.arange(-MAX_SHIFT_DEG, MAX_SHIFT_DEG + 1e-9, SHIFT_STEP_DEG):
+    count = max(1, round((shifts[1] - shifts[0]) / SHIFT_STEP_DEG)) + 1
+    n_peaks = len(observed.two_theta)
+    for shift in np.linspace(shifts[0], shifts[1], count):
         position = window.two_theta + shift
         nearest = nearest_index(observed.two_theta, position)
-        hit = np.abs(observed.two_theta[nearest] - position) <= tol
+        hit, delta = _hits(position, window.relative, nearest,
+                           window.record * n_peaks + nearest, n_records * n_peaks,
+                           observed.two_theta, tol)
+        counted = np.ones(len(hit), dtype=bool) if occupied is None else (
+            hit | ~occupied[nearest] | (np.abs(delta) > BLEND_DEG))
+        total_calc = np.bincount(window.record[counted], weights=window.relative[counted],
+                                 minlength=n_records)
         calc = np.bincount(window.record[hit], weights=window.relative[hit],
                            minlength=n_records)
         explained[:] = 0.0
@@ -133,42 +166,74 @@ class Fit:
 
 
 def refine(record: int, shift: float, window: StickWindow, observed: ObservedPeaks,
-           weights: np.ndarray, ka2_factor: float | None) -> Fit:
+           weights: np.ndarray, ka2_factor: float | None,
+           shifts: tuple[float, float] = (-MAX_SHIFT_DEG, MAX_SHIFT_DEG),
+           occupied: np.ndarray | None = None) -> Fit:
     """Fit the zero shift from matched pairs and compute the figure of merit of one record.
 
     ``FOM = M_calc · M_obs · Q_pos · Q_int``: M_calc is the matched share of the record's
-    calculated intensity (strong missing reflections cost most, missing weak ones little),
-    M_obs the share of ``weights`` explained (Kα2 satellites of matched reflections count
-    when ``ka2_factor`` = λ2/λ1 is given), Q_pos = 1 - ½·mean(|Δ2θ| / tolerance) and
-    Q_int = 0.6 + 0.4 × the intensity agreement after a least-squares scale.
+    calculated intensity that the peak list could show (a missing reflection counts in
+    proportion to its visibility: its predicted intensity over the weakest observed peak,
+    taken as 1-5 % of the strongest, capped at 1), M_obs the share of ``weights`` explained
+    (Kα2 satellites of matched reflections count when ``ka2_factor`` = λ2/λ1 is given)
+    corrected for chance, (M_obs - c) / (1 - c) with c the :func:`coverage` of the record's
+    reflections, Q_pos = 1 - ½·mean(|Δ2θ| / tolerance) and Q_int = 0.6 + 0.4 × the intensity
+    agreement after a least-squares scale, both scale and agreement over the matched peaks
+    that carry weight. The shift stays in ``shifts`` (degrees). A missing reflection within
+    ``BLEND_DEG`` of an ``occupied`` peak (one explained by another phase) may hide under
+    it and does not count.
     """
     mine = window.of(record)
     calc, rel = window.two_theta[mine], window.relative[mine]
+    n_peaks = len(observed.two_theta)
     for _ in range(2):
         nearest = nearest_index(observed.two_theta, calc + shift)
-        delta = observed.two_theta[nearest] - calc - shift
-        tol = observed.tolerance[nearest]
-        hit = np.abs(delta) <= tol
+        hit, delta = _hits(calc + shift, rel, nearest, nearest, n_peaks, observed.two_theta,
+                           observed.tolerance[nearest])
         if not hit.any():
             break
-        shift = float(np.clip(shift + np.average(delta[hit], weights=rel[hit]),
-                              -MAX_SHIFT_DEG, MAX_SHIFT_DEG))
+        shift = float(np.clip(shift + np.average(delta[hit], weights=rel[hit]), *shifts))
     nearest = nearest_index(observed.two_theta, calc + shift)
-    delta = observed.two_theta[nearest] - calc - shift
-    hit = np.abs(delta) <= observed.tolerance[nearest]
+    hit, delta = _hits(calc + shift, rel, nearest, nearest, n_peaks, observed.two_theta,
+                       observed.tolerance[nearest])
     assigned = np.bincount(nearest[hit], weights=100.0 * rel[hit],
                            minlength=len(observed.two_theta))
     explained = assigned > 0
-    m_calc = rel[hit].sum() / rel.sum()
-    m_obs = weights[explained].sum() / max(weights.sum(), 1e-12)
+    fitted = explained & (weights > 0) if (explained & (weights > 0)).any() else explained
+    scale, agreement = _intensity_agreement(observed.intensity[fitted], assigned[fitted])
+    floor = float(np.clip(observed.intensity.min(), MIN_RELATIVE, MAX_FLOOR))
+    visible = np.where(hit, 1.0, np.clip(scale * 100.0 * rel / floor, 0.0, 1.0))
+    if occupied is not None:
+        hidden = ~hit & occupied[nearest] & (np.abs(delta) <= BLEND_DEG)
+        visible = np.where(hidden, 0.0, visible)
+    m_calc = rel[hit].sum() / max((rel * visible).sum(), 1e-12)
     q_pos = 1.0 - 0.5 * (np.average(np.abs(delta[hit]) / observed.tolerance[nearest[hit]],
                                     weights=rel[hit]) if hit.any() else 1.0)
-    scale, agreement = _intensity_agreement(observed.intensity[explained], assigned[explained])
     if ka2_factor is not None and hit.any():
         explained = explained | _ka2_explained(calc[hit] + shift, ka2_factor, observed)
-        m_obs = weights[explained].sum() / max(weights.sum(), 1e-12)
+    chance = min(coverage(calc + shift, window.low, window.high), 0.99)
+    m_obs = weights[explained].sum() / max(weights.sum(), 1e-12)
+    m_obs = max(m_obs - chance, 0.0) / (1.0 - chance)
     fom = float(m_calc * m_obs * q_pos * (0.6 + 0.4 * agreement))
     return Fit(record, fom, shift, explained, assigned, scale)
+
+
+def _hits(position: np.ndarray, relative: np.ndarray, nearest: np.ndarray, group: np.ndarray,
+          n_groups: int, observed: np.ndarray, tol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which reflections match their nearest observed peak, and Δ2θ (degrees).
+
+    A reflection matches alone when it lies within ``tol`` of the peak, or as part of an
+    unresolved blend: the reflections of one ``group`` (one record's reflections nearest to
+    one peak) within ``BLEND_DEG`` of it, whose intensity-weighted centroid lies within
+    ``tol``. Δ2θ is observed minus the centroid for a blend, minus the reflection otherwise.
+    """
+    delta = observed[nearest] - position
+    near = np.abs(delta) <= BLEND_DEG
+    weight = np.bincount(group[near], weights=relative[near], minlength=n_groups)
+    moment = np.bincount(group[near], weights=(relative * delta)[near], minlength=n_groups)
+    centroid = np.divide(moment, weight, out=np.full(n_groups, np.inf), where=weight > 0)[group]
+    blended = near & (np.abs(centroid) <= tol)
+    return blended | (np.abs(delta) <= tol), np.where(blended, centroid, delta)
 
 
 def _intensity_agreement(observed: np.ndarray, calculated: np.ndarray) -> tuple[float, float]:

@@ -10,13 +10,21 @@ a query converts them to 2θ for its wavelength and scores each phase in two sta
    intensity explained;
 2. refine the best records: least-squares zero shift from the matched pairs, then the
    figure of merit ``FOM = M_calc · M_obs · Q_pos · Q_int`` with M_calc the matched share
-   of calculated intensity (strong missing reflections cost most, missing weak ones little),
-   M_obs the explained share of observed intensity (Kα2 satellites of matched reflections
-   count as explained), Q_pos = 1 - ½·mean(|Δ2θ|/tol) and Q_int = 0.6 + 0.4·(intensity
-   agreement after a least-squares scale).
+   of the calculated intensity the peak list could show (strong missing reflections cost
+   most; one predicted below the weakest observed peak costs in proportion), M_obs the
+   explained share of observed intensity (Kα2 satellites of matched reflections count as
+   explained) corrected for chance (a phase whose tolerance windows cover a share c of the
+   scan explains c of random peaks: M_obs → (M_obs - c) / (1 - c)), Q_pos = 1 -
+   ½·mean(|Δ2θ|/tol) and Q_int = 0.6 + 0.4·(intensity agreement after a least-squares
+   scale). Reflections closer to one observed peak than ``BLEND_DEG`` match it together
+   when their intensity-weighted centroid is within tolerance (an unresolved group).
 
 Mixtures are found greedily: the best phase explains some peaks, the next one is scored on
-the intensity still unexplained, and non-negative least squares gives the phases' scales.
+the intensity still unexplained (a peak the phases found predict keeps what exceeds twice
+the prediction), shares the first phase's zero shift within ``SHARED_SHIFT_DEG`` (the shift
+belongs to the specimen), must explain at least ``MIN_NEW_PEAKS`` peaks left unexplained,
+and is not charged for reflections hidden under peaks the earlier phases explain;
+non-negative least squares gives the phases' scales.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from ._crystal_lookup import lookup_crystal
 from ._radiation import CU_KA1, EMISSIONS
 from ._registry import tool
 from ._xrd_match import (
+    MAX_SHIFT_DEG,
     Fit,
     ObservedPeaks,
     StickWindow,
@@ -57,10 +66,18 @@ REFINED = 25
 """Records refined after the screen (per mixture step)."""
 SAME_PHASE_FOM = 0.05
 """A higher-priority copy of the best phase is shown when its FOM is within this much."""
-MIN_MIXTURE_FOM = 0.4
+MIN_MIXTURE_FOM = 0.3
 """A further mixture phase must explain the remaining peaks at least this well."""
-MIN_RESIDUAL = 0.03
+MIN_RESIDUAL = 0.005
 """Mixture search stops when less than this share of observed intensity is unexplained."""
+RESIDUAL_FACTOR = 2.0
+"""A peak stays (partly) unexplained when it is stronger than this × the fitted phases'
+prediction (heights, preferred orientation and overlaps make predictions rough)."""
+MIN_NEW_PEAKS = 2
+"""A further mixture phase must explain at least this many peaks left unexplained."""
+SHARED_SHIFT_DEG = 0.05
+"""Later mixture phases share the first one's zero shift within this, degrees (the zero
+error and specimen displacement are the sample's, not a phase's)."""
 MAX_PEAKS = 500
 
 
@@ -182,13 +199,25 @@ class _Search:
     allowed: np.ndarray
     ka2_factor: float | None
 
-    def best(self, weights: np.ndarray, excluded: set[tuple[str, int]]) -> list[Fit]:
-        """Refined fits of the best-screened records, best first, one per phase."""
+    def best(self, weights: np.ndarray, excluded: set[tuple[str, int]],
+             shifts: tuple[float, float] = (-MAX_SHIFT_DEG, MAX_SHIFT_DEG),
+             occupied: np.ndarray | None = None, prior: float | None = None) -> list[Fit]:
+        """Refined fits of the best-screened records, best first, one per phase.
+
+        The zero shift stays in ``shifts`` (degrees) and is refined from the screen's best
+        and, when given, from ``prior`` (degrees); ``occupied`` peaks are explained by other
+        phases.
+        """
         allowed = self.allowed & np.array([_phase(r) not in excluded for r in self.records])
-        coarse, shifts = screen(self.window, self.observed, weights, allowed, len(self.records))
+        coarse, start = screen(self.window, self.observed, weights, allowed, len(self.records),
+                               shifts, occupied)
         top = [int(i) for i in np.argsort(-coarse, kind="stable")[:REFINED] if coarse[i] > 0]
-        fits = [refine(i, float(shifts[i]), self.window, self.observed, weights,
-                        self.ka2_factor) for i in top]
+        fits = []
+        for i in top:
+            starts = [float(start[i])] if prior is None else [float(start[i]), prior]
+            fits.append(max((refine(i, s0, self.window, self.observed, weights,
+                                    self.ka2_factor, shifts, occupied) for s0 in starts),
+                            key=lambda f: f.fom))
         return self._one_per_phase(sorted(fits, key=lambda f: (-f.fom, f.record)))
 
     def _one_per_phase(self, fits: list[Fit]) -> list[Fit]:
@@ -228,21 +257,32 @@ def _phase(record: CrystalRecord) -> tuple[str, int]:
     return record.formula, ENANTIOMORPHS.get(number, number)
 
 
+def _residual(weights: np.ndarray, fits: list[Fit]) -> np.ndarray:
+    """Observed intensity the fitted phases leave unexplained: a peak they predict keeps
+    what exceeds ``RESIDUAL_FACTOR`` × the prediction; a Kα2 satellite keeps nothing."""
+    predicted = sum(f.scale * f.assigned for f in fits)
+    explained = np.logical_or.reduce([f.explained for f in fits])
+    kept = np.maximum(weights - RESIDUAL_FACTOR * predicted, 0.0)
+    return np.where(predicted > 0, kept, np.where(explained, 0.0, weights))
+
+
 def _mixture(search: _Search, first: Fit, max_phases: int) -> list[PhaseMatch]:
     """Greedy: add the phase that best explains the intensity still unexplained."""
     fits = [first]
-    explained = first.explained.copy()
     weights = search.observed.intensity
+    shifts = (max(first.shift - SHARED_SHIFT_DEG, -MAX_SHIFT_DEG),
+              min(first.shift + SHARED_SHIFT_DEG, MAX_SHIFT_DEG))
     while len(fits) < max_phases:
-        residual = np.where(explained, 0.0, weights)
+        residual = _residual(weights, fits)
         if residual.sum() < MIN_RESIDUAL * weights.sum():
             break
         excluded = {_phase(search.records[f.record]) for f in fits}
-        found = search.best(residual, excluded)
+        occupied = np.logical_or.reduce([f.assigned > 0 for f in fits])
+        found = [f for f in search.best(residual, excluded, shifts, occupied, first.shift)
+                 if (f.explained & (residual > 0)).sum() >= MIN_NEW_PEAKS]
         if not found or found[0].fom < MIN_MIXTURE_FOM:
             break
         fits.append(found[0])
-        explained |= found[0].explained
     matrix = np.stack([f.assigned for f in fits], axis=1)
     scales, _ = nnls(matrix, search.observed.intensity)
     return [search.match(f, float(s)) for f, s in zip(fits, scales, strict=True)]

@@ -15,12 +15,16 @@ from ._registry import ItemSink, get_family
 
 __all__ = ["PRESETS", "build_dataset", "item_rng"]
 
+_DIFFRACTION = ("xrd.peak_positions", "xrd.strongest_d", "xrd.cubic_lattice", "xrd.phase_id",
+                "xrd.phase_candidates", "xrd.phase_count", "xrd.scherrer_size",
+                "xrd.williamson_hall")
+_SCALE_BAR = ("scale_bar.pixel_size", "scale_bar.field_width", "scale_bar.feature_length")
 PRESETS: dict[str, dict[str, int]] = {
-    "smoke": {"scale_bar.pixel_size": 14, "scale_bar.field_width": 13,
-              "scale_bar.feature_length": 13},
-    "scale_bar": {"scale_bar.pixel_size": 100, "scale_bar.field_width": 100,
-                  "scale_bar.feature_length": 100},
+    "smoke": {**dict.fromkeys(_SCALE_BAR, 5), **dict.fromkeys(_DIFFRACTION, 3)},
+    "scale_bar": dict.fromkeys(_SCALE_BAR, 100),
+    "diffraction": dict.fromkeys(_DIFFRACTION, 40),
 }
+"""Items per family of each preset (smoke: every family, built in seconds)."""
 
 
 def item_rng(seed: int, family: str, index: int) -> np.random.Generator:

@@ -25,6 +25,7 @@ The model (every choice is a field of :class:`PatternSpec`):
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +40,9 @@ from csmbench.errors import ToolError
 from csmbench.tools._crystal_db import CrystalRecord, load_records, open_database
 from csmbench.tools._radiation import EMISSIONS
 
-__all__ = ["PatternSpec", "Radiation", "SimulatedPattern", "plot_pattern", "random_spec",
-           "simulate_pattern", "stick_pattern", "write_xy"]
+__all__ = ["PatternSpec", "Radiation", "SimulatedPattern", "background_counts", "bragg_two_theta",
+           "peak_height", "plot_pattern", "random_spec", "simulate_pattern", "stick_pattern",
+           "write_xy"]
 
 Radiation = Literal["CuKa1", "CuKa12", "CoKa1", "CoKa12", "MoKa1", "MoKa12"]
 SCHERRER_K = 0.9
@@ -78,6 +80,9 @@ class PatternSpec:
         amorphous_hump: (center_deg, fwhm_deg, height_counts) of a Gaussian, or None.
         max_counts: Height of the strongest point of the peak signal, counts.
         march_dollase: ((h, k, l) preferred axis, r) or None; r < 1 enhances the axis.
+        lattice_scale: Factor on every lattice length of each phase (strain, solid
+            solution, thermal expansion), or None for the database cells. Only the peak
+            positions move; the intensities stay those of the database cell.
     """
 
     phases: tuple[str, ...]
@@ -97,6 +102,7 @@ class PatternSpec:
     amorphous_hump: tuple[float, float, float] | None
     max_counts: float
     march_dollase: tuple[tuple[int, int, int], float] | None = None
+    lattice_scale: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,9 @@ def _record(record_id: str, database: Path | None) -> CrystalRecord:
 
 @lru_cache(maxsize=256)
 def _structure(cif: str) -> Structure:
-    return Structure.from_str(cif, fmt="cif")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Issues encountered while parsing CIF")
+        return Structure.from_str(cif, fmt="cif")
 
 
 @lru_cache(maxsize=512)
@@ -211,6 +219,10 @@ def _validate(spec: PatternSpec) -> None:
     if not 0 < spec.two_theta_min < spec.two_theta_max < 180 or spec.step_deg <= 0:
         raise ToolError(f"scan must satisfy 0 < min < max < 180 and step > 0; got "
                         f"{spec.two_theta_min}, {spec.two_theta_max}, {spec.step_deg}")
+    if spec.lattice_scale is not None and (len(spec.lattice_scale) != n
+                                           or not all(0.5 < s < 2 for s in spec.lattice_scale)):
+        raise ToolError(f"lattice_scale must have one factor in (0.5, 2) per phase; got "
+                        f"{spec.lattice_scale}")
     if min(spec.crystallite_nm) <= 0 or min(spec.weight_fractions) < 0:
         raise ToolError("crystallite sizes must be positive and weight fractions >= 0")
 
@@ -230,6 +242,18 @@ def fwhm_deg(two_theta_deg: np.ndarray, wavelength: float, crystallite_nm: float
     return np.sqrt(instrument2 + size ** 2 + strain ** 2)
 
 
+def bragg_two_theta(d_angstrom: np.ndarray, wavelength: float) -> np.ndarray:
+    """Bragg angle 2θ (degrees) of spacings d (Å); NaN where λ > 2d."""
+    with np.errstate(invalid="ignore"):
+        return np.degrees(2.0 * np.arcsin(wavelength / (2.0 * np.asarray(d_angstrom, dtype=float))))
+
+
+def peak_height(area: np.ndarray, fwhm: np.ndarray, eta: float) -> np.ndarray:
+    """Height of area-normalised pseudo-Voigt peaks of ``area`` (counts·deg), FWHM in degrees."""
+    g_norm = 2.0 * math.sqrt(math.log(2.0) / math.pi)
+    return np.asarray(area) * (eta * 2.0 / math.pi + (1.0 - eta) * g_norm) / np.asarray(fwhm)
+
+
 def _shift(two_theta_deg: np.ndarray, spec: PatternSpec) -> np.ndarray:
     cos_theta = np.cos(np.radians(two_theta_deg) / 2.0)
     ratio = spec.displacement_um * 1e-3 / spec.goniometer_radius_mm
@@ -247,13 +271,14 @@ def _phase_reflections(spec: PatternSpec, index: int, database: Path | None) -> 
     if spec.march_dollase is not None:
         axis, r = spec.march_dollase
         intensity = intensity * march_dollase(record.cif, sticks.hkl, tuple(axis), float(r))
-    widths = fwhm_deg(sticks.two_theta, line.ka1_angstrom, spec.crystallite_nm[index],
+    d = sticks.d * (1.0 if spec.lattice_scale is None else spec.lattice_scale[index])
+    ideal = bragg_two_theta(d, line.ka1_angstrom)
+    widths = fwhm_deg(ideal, line.ka1_angstrom, spec.crystallite_nm[index],
                       spec.microstrain[index], spec.caglioti_uvw)
-    shifted = _shift(sticks.two_theta, spec)
-    ka2 = (None if not line.is_doublet else _shift(np.degrees(2.0 * np.arcsin(np.clip(
-        line.ka2_angstrom / (2.0 * sticks.d), -1.0, 1.0))), spec))
-    return [{"phase": record.id, "hkl": sticks.hkl[k], "d": float(sticks.d[k]),
-             "two_theta_ideal": float(sticks.two_theta[k]), "two_theta": float(shifted[k]),
+    shifted = _shift(ideal, spec)
+    ka2 = None if not line.is_doublet else _shift(bragg_two_theta(d, line.ka2_angstrom), spec)
+    return [{"phase": record.id, "hkl": sticks.hkl[k], "d": float(d[k]),
+             "two_theta_ideal": float(ideal[k]), "two_theta": float(shifted[k]),
              "two_theta_ka2": None if ka2 is None else float(ka2[k]),
              "intensity": float(intensity[k]), "fwhm_deg": float(widths[k])}
             for k in range(len(intensity))]
@@ -275,7 +300,8 @@ def _profile_sum(x: np.ndarray, centers: np.ndarray, areas: np.ndarray, widths: 
     return total
 
 
-def _background(x: np.ndarray, spec: PatternSpec) -> np.ndarray:
+def background_counts(x: np.ndarray, spec: PatternSpec) -> np.ndarray:
+    """Mean background counts of ``spec`` at 2θ ``x`` (degrees): polynomial plus hump."""
     t = (x - spec.two_theta_min) / (spec.two_theta_max - spec.two_theta_min)
     level = np.polynomial.polynomial.polyval(t, np.asarray(spec.background, dtype=float))
     if spec.amorphous_hump is not None:
@@ -318,7 +344,7 @@ def simulate_pattern(spec: PatternSpec, rng: np.random.Generator, *,
               & (centers < spec.two_theta_max + STICK_MARGIN_DEG))
     signal = _profile_sum(x, centers[inside], areas[inside], widths[inside], spec.eta)
     scale = spec.max_counts / signal.max() if signal.max() > 0 else 0.0
-    expected = signal * scale + _background(x, spec)
+    expected = signal * scale + background_counts(x, spec)
     in_scan = [r for r in reflections if spec.two_theta_min <= r["two_theta"] <= spec.two_theta_max]
     for r in in_scan:
         r["intensity"] = float(r["intensity"] * scale)
@@ -359,7 +385,9 @@ def random_spec(rng: np.random.Generator, *, phases: tuple[str, ...],
     hump = None
     if rng.random() < 0.25:
         center = math.degrees(2 * math.asin(EMISSIONS[radiation].ka1_angstrom / 2 / 4.0))
-        hump = (center, float(rng.uniform(5.0, 12.0)) * (hi - lo) / 100.0,
+        # FWHM 5-12° for Cu Kα1: a fixed width in q, so ∝ λ in 2θ
+        hump = (center, float(rng.uniform(5.0, 12.0)) * EMISSIONS[radiation].ka1_angstrom
+                / EMISSIONS["CuKa1"].ka1_angstrom,
                 float(rng.uniform(0.02, 0.15)) * max_counts)
     orientation = None
     if rng.random() < 0.2:

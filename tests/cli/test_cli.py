@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -59,3 +60,22 @@ def test_errors_are_one_clear_line(args: list[str], message: str) -> None:
     result = run(*args, check=False)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_find_peaks_on_a_measured_pattern(realdata: Path) -> None:
+    result = run("tool", "find_peaks", "--pattern",
+                 str(realdata / "xrayutilities" / "LaB6_d500_si_psd.xye"), "--radiation", "CuKa12")
+    positions = [p["two_theta"] for p in json.loads(result.stdout)["peaks"]]
+    assert min(abs(x - 21.358) for x in positions) < 0.02  # LaB6 100, a = 4.15692 Å
+
+
+def test_repeated_options_form_a_list() -> None:
+    # widths of D = 30 nm, ε = 0 with Cu Kα1: β = Kλ / (D cos θ); the fit must return D
+    angles = [30.0, 50.0, 70.0]
+    widths = [math.degrees(0.9 * 1.5405929 / (300.0 * math.cos(math.radians(a / 2))))
+              for a in angles]
+    args = ["tool", "williamson_hall", "--form", "quadratic"]
+    for a, w in zip(angles, widths, strict=True):
+        args += ["--two-theta-deg", str(a), "--fwhm-deg", str(w)]
+    fit = json.loads(run(*args).stdout)
+    assert fit["size_nm"] == pytest.approx(30.0, rel=1e-6) and fit["n_peaks"] == 3

@@ -134,3 +134,14 @@ def test_step_after_end_is_an_error_not_a_crash(tiny_dataset: Path) -> None:
     env.step({"answer": "12.5 µm"})
     _, reward, terminated, _, info = env.step({"answer": "12.5 µm"})
     assert terminated and reward == 0.0 and "episode is over" in info["observation"].error
+
+
+def test_list_answers_become_values() -> None:
+    from csmbench.env._actions import parse_action, submit_answer_schema
+
+    assert parse_action({"answer": [28.44, 47.3]}).values == [28.44, 47.3]
+    call = {"role": "assistant", "tool_calls": [{"id": "c", "type": "function", "function": {
+        "name": "submit_answer", "arguments": '{"values": [1.5, 2.5], "unit": "deg"}'}}]}
+    answer = parse_action(call)
+    assert answer.values == [1.5, 2.5] and answer.unit == "deg"
+    assert "values" in submit_answer_schema()["function"]["parameters"]["properties"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from csmbench.episodes.generators._xrd_pattern import fwhm_deg
 from csmbench.errors import ToolError
-from csmbench.tools._xrd_lattice import fit_lattice, scherrer_size, williamson_hall
+from csmbench.tools._xrd_broadening import scherrer_size, williamson_hall
+from csmbench.tools._xrd_lattice import fit_lattice
 from csmbench.tools._xrd_peaks import find_peaks, read_xy
 
 CU_KA1 = 1.5405929
@@ -117,3 +120,177 @@ def test_williamson_hall_recovers_size_and_strain() -> None:
     assert wh.r_squared == pytest.approx(1.0) and wh.n_peaks == 7
     with pytest.raises(ToolError, match="at least 2 peaks"):
         williamson_hall([(30.0, 0.2)])
+
+
+def test_williamson_hall_errors_are_nan_with_two_peaks() -> None:
+    wh = williamson_hall([(30.0, 0.2), (60.0, 0.3)])
+    assert math.isnan(wh.size_err) and math.isnan(wh.strain_err) and wh.form == "linear"
+
+
+# --- Williamson-Hall against the pattern generator's width model ----------------------------
+GENERATOR_CASES = [(35.0, 2e-3), (12.0, 5e-4), (80.0, 3e-3)]
+"""(crystallite size nm, microstrain) of the generator-width cases."""
+WH_ANGLES = np.array([25.0, 38.0, 47.0, 55.0, 69.0, 82.0, 95.0, 110.0])
+INSTRUMENT_DEG = 0.05
+
+
+def _generator_widths(size_nm: float, strain: float) -> list[tuple[float, float]]:
+    """(2θ, FWHM) in degrees: FWHM² = instr² + (Kλ/(D cos θ))² + (4ε tan θ)², as generated."""
+    widths = fwhm_deg(WH_ANGLES, CU_KA1, size_nm, strain, (0.0, 0.0, INSTRUMENT_DEG**2))
+    return list(zip(WH_ANGLES.tolist(), widths.tolist(), strict=True))
+
+
+@pytest.mark.parametrize(("size_nm", "strain"), GENERATOR_CASES,
+                         ids=[f"D{d:g}nm-e{e:g}" for d, e in GENERATOR_CASES])
+def test_quadratic_williamson_hall_recovers_generator_size_and_strain(size_nm: float,
+                                                                      strain: float) -> None:
+    wh = williamson_hall(_generator_widths(size_nm, strain), instrument_fwhm_deg=INSTRUMENT_DEG,
+                         form="quadratic")
+    assert wh.form == "quadratic" and wh.n_peaks == WH_ANGLES.size and not wh.notes
+    assert wh.size_nm == pytest.approx(size_nm, rel=1e-9)
+    assert wh.strain == pytest.approx(strain, rel=1e-9)
+    assert wh.r_squared == pytest.approx(1.0)
+
+
+def test_linear_williamson_hall_is_biased_on_quadrature_widths() -> None:
+    """Why the form matters: the straight-line form misreads widths that add in quadrature."""
+    size_nm, strain = GENERATOR_CASES[0]
+    wh = williamson_hall(_generator_widths(size_nm, strain), instrument_fwhm_deg=INSTRUMENT_DEG)
+    assert wh.form == "linear"
+    assert abs(wh.size_nm / size_nm - 1) > 0.2 and abs(wh.strain / strain - 1) > 0.2
+
+
+def test_quadratic_williamson_hall_without_strain_reports_zero() -> None:
+    peaks = [(tt, w * (1 + 0.02 * (-1) ** i)) for i, (tt, w) in
+             enumerate(_generator_widths(40.0, 0.0))]  # alternating ±2 % width noise
+    wh = williamson_hall(peaks, instrument_fwhm_deg=INSTRUMENT_DEG, form="quadratic")
+    assert wh.size_nm == pytest.approx(40.0, rel=0.05)
+    assert wh.strain == 0.0 and 0.0 < wh.strain_err < 1e-3  # the fitted ε² is slightly < 0
+    assert "no strain broadening resolved" in wh.notes[0]
+
+
+# --- bad input: ToolError naming what is wrong and what to do -------------------------------
+LATTICE_MISTAKES = [
+    pytest.param([30.0], "cubic", {}, "1 peak(s) cannot determine 2 parameters (cubic cell "
+                 "and zero shift); give more peaks or set refine_zero=False", id="1-peak-cubic"),
+    pytest.param([30.0, 40.0], "hexagonal", {}, "cannot determine 3 parameters",
+                 id="2-peaks-hexagonal"),
+    pytest.param([30.0], "tetragonal", {"refine_zero": False},
+                 "cannot determine 2 parameters (tetragonal cell); give more peaks",
+                 id="1-peak-no-zero"),
+    pytest.param([20.0, 30.0, 40.0], "orthorhombic",
+                 {"hkl": [(1, 0, 0), (0, 1, 0), (0, 0, 1)]}, "cannot determine 4 parameters",
+                 id="3-peaks-orthorhombic"),
+    pytest.param([20.0, math.nan, 40.0], "cubic", {},
+                 "finite 2θ values in (0, 180) degrees; got [nan] at positions [1]",
+                 id="nan-2theta"),
+    pytest.param([20.0, 200.0], "cubic", {}, "got [200.0] at positions [1]; give Kα1 positions "
+                 "in degrees 2θ", id="2theta-above-180"),
+    pytest.param([-3.0, 20.0], "cubic", {}, "got [-3.0] at positions [0]", id="negative-2theta"),
+    pytest.param([20.0, 30.0], "monoclinic", {}, "unknown crystal_system 'monoclinic'; expected "
+                 "one of cubic, tetragonal, hexagonal, orthorhombic", id="unknown-system"),
+    pytest.param([20.0, 30.0], "Cubic", {}, "did you mean 'cubic'?", id="system-typo"),
+    pytest.param([20.0, 30.0], "trigonal", {}, "use 'hexagonal'", id="trigonal"),
+    pytest.param([20.0, 30.0, 40.0], "cubic", {"hkl": [(1, 0, 0), (1, 1), (1, 1, 1)]},
+                 "hkl[1] = (1, 1) has 2 indices, not 3; give one integer (h, k, l) triple per "
+                 "peak", id="hkl-pair"),
+    pytest.param([20.0, 30.0, 40.0], "hexagonal",
+                 {"hkl": [(1, 0, -1, 0), (0, 0, 2), (1, 0, 1)]}, "drop i = -(h + k)",
+                 id="hkl-4-index"),
+    pytest.param([20.0, 30.0, 40.0], "cubic", {"hkl": [(1, 0, 0), (1, 1, 0)]},
+                 "got 2 hkl triples for 3 peaks", id="hkl-too-few"),
+    pytest.param([20.0, 30.0, 40.0], "cubic", {"hkl": [1, 0, 0]},
+                 "hkl must be a list of (h, k, l) triples", id="hkl-flat"),
+    pytest.param([20.0, 30.0, 40.0], "cubic", {"hkl": [(1, 0, 0), (0, 0, 0), (1, 1, 1)]},
+                 "hkl (0, 0, 0) given for the peak at 2θ = 30° is not a reflection; give that "
+                 "peak's Miller indices", id="hkl-000"),
+    pytest.param([20.0, 30.0, 40.0], "cubic", {"hkl": [(1.5, 0, 0), (1, 1, 0), (1, 1, 1)]},
+                 "hkl must be integers", id="hkl-fraction"),
+    pytest.param([20.0, 30.0, 40.0], "tetragonal", {"hkl": [(1, 0, 0), (1, 1, 0), (2, 0, 0)]},
+                 "cell edge(s) c undetermined", id="hkl-no-l"),
+    pytest.param([20.0, 30.0], "cubic", {"wavelength": 0.0},
+                 "wavelength must be a positive number of Å", id="zero-wavelength"),
+]
+
+
+@pytest.mark.parametrize(("peaks", "system", "kwargs", "message"), LATTICE_MISTAKES)
+def test_fit_lattice_bad_input(peaks: list[float], system: str, kwargs: dict,
+                               message: str) -> None:
+    with pytest.raises(ToolError, match=re.escape(message)):
+        fit_lattice(peaks, system, **kwargs)  # type: ignore[arg-type]
+
+
+def test_fit_lattice_accepts_a_numpy_array() -> None:
+    hkl = [(1, 1, 1), (2, 0, 0), (2, 2, 0), (3, 1, 1)]
+    tt = _two_theta(np.array([sum(i * i for i in t) / 5.431**2 for t in hkl]))
+    assert fit_lattice(tt, "cubic", hkl=hkl).a == pytest.approx(5.431, abs=1e-6)
+
+
+SCHERRER_MISTAKES = [
+    pytest.param(28.44, 0.05, {"instrument_fwhm_deg": 0.05}, "FWHM 0.05° at 2θ = 28.44° is not "
+                 "wider than the instrumental FWHM 0.05°", id="fwhm-equals-instrument"),
+    pytest.param(28.44, 0.03, {"instrument_fwhm_deg": 0.05}, "check instrument_fwhm_deg",
+                 id="fwhm-below-instrument"),
+    pytest.param(28.44, 0.0, {}, "FWHM must be a positive, finite width in degrees 2θ; got 0°",
+                 id="zero-fwhm"),
+    pytest.param(28.44, -0.1, {}, "got -0.1° at 2θ = 28.44°; give each peak's full width at "
+                 "half maximum", id="negative-fwhm"),
+    pytest.param(28.44, math.nan, {}, "FWHM must be a positive, finite width", id="nan-fwhm"),
+    pytest.param(math.nan, 0.2, {}, "finite 2θ values in (0, 180) degrees", id="nan-2theta"),
+    pytest.param(190.0, 0.2, {}, "finite 2θ values in (0, 180) degrees", id="2theta-above-180"),
+    pytest.param(28.44, 0.2, {"instrument_fwhm_deg": math.nan},
+                 "instrument_fwhm_deg must be a finite width >= 0", id="nan-instrument"),
+    pytest.param(28.44, 0.2, {"instrument_fwhm_deg": -0.01},
+                 "instrument_fwhm_deg must be a finite width >= 0", id="negative-instrument"),
+    pytest.param(28.44, 0.2, {"K": 0.0}, "K must be a positive Scherrer constant", id="zero-K"),
+    pytest.param(28.44, 0.2, {"wavelength": math.inf}, "wavelength must be a positive number",
+                 id="infinite-wavelength"),
+    pytest.param(28.44, 0.2, {"correction": "cubic"}, "unknown correction 'cubic'",
+                 id="unknown-correction"),
+]
+
+
+@pytest.mark.parametrize(("two_theta", "fwhm", "kwargs", "message"), SCHERRER_MISTAKES)
+def test_scherrer_bad_input(two_theta: float, fwhm: float, kwargs: dict, message: str) -> None:
+    with pytest.raises(ToolError, match=re.escape(message)):
+        scherrer_size(two_theta, fwhm, **kwargs)
+
+
+WH_MISTAKES = [
+    pytest.param([], {}, "at least 2 peaks at different angles; got 0; give the (2θ, FWHM) of "
+                 "two or more reflections, or use scherrer_size", id="no-peaks"),
+    pytest.param([(30.0, 0.2)], {}, "at least 2 peaks at different angles; got 1",
+                 id="one-peak"),
+    pytest.param([(30.0, 0.2), (30.0, 0.3), (30.0, 0.25)], {},
+                 "all 3 are at 2θ = 30°, so size (intercept) and strain (slope) cannot be "
+                 "separated; give peaks of different reflections", id="one-angle"),
+    pytest.param([30.0, 40.0], {}, "(2θ, FWHM) pairs in degrees", id="bare-angles"),
+    pytest.param([(30.0, 0.2), (40.0, 0.04)], {"instrument_fwhm_deg": 0.05},
+                 "FWHM 0.04° at 2θ = 40° is not wider than the instrumental", id="narrow-peak"),
+    pytest.param([(30.0, 0.2), (40.0, -0.3)], {}, "got -0.3° at 2θ = 40°",
+                 id="negative-fwhm"),
+    pytest.param([(math.nan, 0.2), (40.0, 0.3)], {}, "finite 2θ values", id="nan-2theta"),
+    pytest.param([(30.0, 0.2), (40.0, 0.3)], {"form": "cubic"}, "unknown form 'cubic'",
+                 id="unknown-form"),
+]
+
+
+@pytest.mark.parametrize(("peaks", "kwargs", "message"), WH_MISTAKES)
+def test_williamson_hall_bad_input(peaks: list, kwargs: dict, message: str) -> None:
+    with pytest.raises(ToolError, match=re.escape(message)):
+        williamson_hall(peaks, **kwargs)
+
+
+def test_williamson_hall_rejects_an_overlapped_outlier() -> None:
+    angles = np.array([30.0, 38.0, 45.0, 55.0, 65.0, 78.0, 90.0])
+    widths = fwhm_deg(angles, 1.5405929, 40.0, 2e-3, (0.0, 0.0, 0.0025))
+    widths[4] *= 2.0  # an unresolved pair fitted as one wide peak
+    instrument = 0.05
+    kwargs = {"instrument_fwhm_deg": instrument, "form": "quadratic"}
+    robust = williamson_hall(list(zip(angles, widths, strict=True)), reject_outliers=True,
+                             **kwargs)
+    assert robust.size_nm == pytest.approx(40.0, rel=1e-6)
+    assert robust.strain == pytest.approx(2e-3, rel=1e-6)
+    assert robust.n_peaks == 6 and "65.000°" in robust.notes[-1]
+    plain = williamson_hall(list(zip(angles, widths, strict=True)), **kwargs)
+    assert abs(plain.size_nm - 40.0) > 2.0 or abs(plain.strain - 2e-3) > 1e-4

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -86,7 +85,7 @@ def test_real_pattern_ranks_the_right_phase_first(realdata, records, name, formu
     assert best.figure_of_merit > result.matches[1].figure_of_merit + 0.1
     assert best.source == "curated"
     assert abs(best.shift_deg) < 0.1
-    assert result.mixture[0].id == best.id
+    assert [m.id for m in result.mixture] == [best.id]  # single-phase specimens
 
 
 def test_quartz_zero_shift_is_fitted(realdata):
@@ -126,6 +125,49 @@ def test_two_phase_mixture_finds_both(records):
     assert {m.id for m in result.mixture} == {"curated:nacl", "curated:si"}
     assert all(m.scale > 0 for m in result.mixture)
     assert len(identify_phase(x, y, max_phases=1).mixture) == 1
+
+
+# Peak lists find_peaks returned for simulated patterns (benchmarks/bench_identify_phase.py,
+# seed 2026; heights in % of the strongest), each failed by an earlier matcher.
+FOUND = {
+    # 13-nm tetragonal ZrO2: the split 002/110 and 112/200 pairs came out as single peaks
+    "blended-doublets": ("CuKa1", (16.2, 99.7),
+                         [29.8, 34.46, 49.66, 59.34, 61.99, 73.56, 80.35, 93.82],
+                         [100.0, 11.5, 34.1, 19.4, 5.7, 4.6, 6.7, 5.9],
+                         {"curated:zro2-tetragonal"}),
+    # 46 % LiF in cristobalite: all but one LiF peak sit on cristobalite peaks
+    "minor-on-shared-peaks": ("CoKa1", (13.2, 120.1),
+                              [25.63, 33.19, 36.74, 42.21, 42.56, 45.29, 50.02, 52.77, 55.29,
+                               57.17, 63.9, 67.46, 67.97, 71.42, 73.56, 77.39, 77.93, 79.58,
+                               81.88, 84.28, 87.06, 88.62, 94.01, 95.82, 98.22, 99.17, 100.58,
+                               109.42],
+                              [100.0, 8.5, 12.7, 12.5, 4.0, 5.3, 2.6, 6.9, 5.9, 5.1, 2.5, 3.6,
+                               1.1, 2.3, 2.7, 1.9, 2.9, 1.2, 2.5, 2.3, 2.2, 2.1, 1.1, 1.2, 1.3,
+                               1.6, 1.3, 2.0],
+                              {"curated:sio2-alpha-cristobalite", "curated:lif"}),
+    # 41 % W in GaAs: Mo (a 0.6 % smaller) fits W's peaks with its own zero shift only
+    "shared-zero-shift": ("CuKa1", (9.5, 90.6),
+                          [27.38, 40.35, 45.42, 53.82, 58.33, 66.14, 72.96, 83.84, 87.09, 90.23],
+                          [100.0, 22.7, 71.3, 40.7, 3.5, 10.3, 15.1, 17.9, 1.9, 9.3],
+                          {"curated:gaas", "curated:w"}),
+    # 31 % Y2O3 (8 nm) in CoO: few weak Y2O3 peaks, many of its reflections under CoO's
+    "minor-few-peaks": ("CuKa1", (14.7, 117.9),
+                        [29.08, 33.71, 36.42, 42.31, 48.43, 57.51, 61.42, 73.6, 77.44, 92.5,
+                         103.9, 107.81],
+                        [20.6, 5.2, 80.8, 100.0, 9.0, 5.2, 41.6, 16.3, 10.0, 4.0, 4.8, 8.9],
+                        {"curated:coo", "curated:y2o3"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOUND))
+def test_found_peak_lists_of_simulated_patterns(records, case):
+    radiation, scan, x, y, phases = FOUND[case]
+    result = identify_phase(x, y, wavelength=EMISSIONS[radiation].ka1_angstrom,
+                            two_theta_range=scan)
+    truth = {phase_of(records[i]) for i in phases}
+    assert phase_of(records[result.matches[0].id]) in truth
+    assert {phase_of(records[m.id]) for m in result.mixture} == truth
+    assert len(result.mixture) == len(phases)
 
 
 def test_each_phase_once_curated_copy_first():
@@ -185,12 +227,11 @@ def test_reflection_table_matches_pymatgen(records):
             assert ours[k] == pytest.approx(intensity, rel=1e-4)
 
 
-def test_warm_call_is_fast():
+def test_silicon_peak_list_gives_silicon():
+    # Si with Cu Kα1: 111, 220, 311, 400, 331, 422 at their Bragg angles (a = 5.4309 Å)
     x, y = [28.44, 47.30, 56.12, 69.13, 76.38, 88.03], [100, 55, 30, 6, 11, 12]
-    identify_phase(x, y)
-    start = time.perf_counter()
-    identify_phase(x, y)
-    assert time.perf_counter() - start < 0.3  # ~15 ms on an idle core; CI runs share cores
+    result = identify_phase(x, y)
+    assert result.matches[0].formula == "Si" and len(result.mixture) == 1
 
 
 def test_registry_tool_runs_inside_an_episode(tmp_path):

@@ -1,0 +1,382 @@
+"""Pseudo-Voigt peak profiles and the least-squares fit of groups of overlapping peaks.
+
+A group is a window of the pattern (2θ in degrees, background-subtracted counts, noise σ)
+holding one or more reflections. Each reflection is a pseudo-Voigt profile (centre, height,
+FWHM, Lorentzian fraction eta); with a Kα1+Kα2 beam it is a pair whose Kα2 position follows
+from 2θ2 = 2·asin(λ2/λ1·sin θ1) and whose Kα2 height is a fixed ratio of the Kα1 height. A
+linear background b0 + b1·(2θ - mid) completes the model. The fit is MINPACK
+Levenberg-Marquardt (``scipy.optimize.leastsq``) with an analytic Jacobian.
+
+:func:`fit_group` fits the candidates of one group (:func:`candidate_groups` makes the
+groups): broad groups on block means of the data, then one more profile where the residual
+holds an unresolved shoulder; profiles wider than MAX_FWHM_DEG (× λ/λ(Cu Kα1), passed in as
+``max_fwhm_deg``) are amorphous humps (kept in the fit as background, never reported as peaks).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import leastsq
+
+from ._xrd_background import savgol
+
+__all__ = ["FOUR_LN2", "MAX_FWHM_DEG", "MIN_FWHM_POINTS", "MIN_MATCHED_SNR",
+           "PROFILE_SQUARE_INTEGRAL", "Candidates", "GroupFit", "bin_points", "candidate_groups",
+           "fit_group", "pack_profiles", "pseudo_voigt", "unpack_profiles"]
+
+FOUR_LN2 = 4.0 * math.log(2.0)
+INITIAL_ETA = 0.5
+MAX_NFEV = 60
+FIT_TOLERANCE = 1e-5
+"""Relative tolerance on χ² and on the scaled parameter step (MINPACK ftol, xtol)."""
+_LN2 = math.log(2.0)
+MAX_FWHM_DEG = 4.5
+"""Wider maxima are amorphous humps (FWHM 5° and more), not Bragg peaks (crystallites of
+5 nm give FWHM up to ~4° at high angles). For Cu Kα1: both widths scale with λ, so at another
+wavelength the limit is this × λ/λ(Cu Kα1) (``_xrd_background.width_scale``)."""
+MIN_FWHM_POINTS = 1.5
+"""A fitted profile narrower than this many (block) points is not a peak."""
+MAX_WIDTH_GROWTH = 10.0
+WEAK_CANDIDATE_SNR = 2.0
+"""A profile fitted more than MAX_WIDTH_GROWTH × wider than its candidate, a maximum below
+this × min_snr, has left that noise maximum to model something else (a hump's non-ideal
+shape): it is not a peak."""
+FIT_POINTS_PER_FWHM = 12
+"""Groups whose narrowest candidate spans more points are fitted on block means of the data
+(broad peaks: a 2° FWHM is 200 points at a 0.01° step; 12 describe it as well)."""
+MAX_GROUP_PEAKS = 8
+"""Larger chains of overlapping windows are cut where they overlap least."""
+SHOULDER_MIN_SEPARATION = 1.0
+"""A shoulder is a profile at least one FWHM (the wider one's) from every other, before and
+after the refit; closer, an extra profile only models a non-ideal (asymmetric) shape."""
+SHOULDER_CHI2_GAIN = 0.6
+"""A shoulder is kept when χ² falls below this × its previous value."""
+SHOULDER_MIN_REDUCED_CHI2 = 1.5
+"""A shoulder is only looked for when the group's fit leaves χ²/dof above this."""
+SHOULDER_SMOOTH_MIN_POINTS = 5
+MIN_MATCHED_SNR = 7.0
+"""A peak's matched-filter SNR, (h/σ)·sqrt(0.76·FWHM/step), must reach this: with ~10³
+independent resolution elements per pattern, single-point noise excursions of 3-4σ are
+otherwise accepted (P(>7σ) is negligible)."""
+PROFILE_SQUARE_INTEGRAL = 0.76
+"""∫p² dx / FWHM of a unit-height pseudo-Voigt (0.753 Gaussian, 0.785 Lorentzian)."""
+
+
+def pseudo_voigt(x, center, height, fwhm, eta):
+    """Pseudo-Voigt profile ``height·(eta·L + (1-eta)·G)``, L and G of equal FWHM, peak = height.
+
+    Args:
+        x: Positions, degrees; any shape broadcastable with the parameters.
+        center: Peak position, degrees.
+        height: Peak maximum.
+        fwhm: Full width at half maximum, degrees.
+        eta: Lorentzian fraction in [0, 1].
+    """
+    t2 = ((np.asarray(x) - center) / fwhm) ** 2
+    return height * (eta / (1.0 + 4.0 * t2) + (1.0 - eta) * np.exp(-FOUR_LN2 * t2))
+
+
+def pack_profiles(params: np.ndarray) -> np.ndarray:
+    """(n, 4) rows (centre deg, height, FWHM deg, eta) to the fit's parameter vector (4n,).
+
+    The vector holds centre, height, log FWHM and u with eta = (1 + sin u)/2 per profile.
+    """
+    eta = np.clip(params[:, 3], 0.0, 1.0)
+    return np.column_stack([params[:, 0], params[:, 1], np.log(params[:, 2]),
+                            np.arcsin(2 * eta - 1)]).ravel()
+
+
+def unpack_profiles(q: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`pack_profiles`: (4n,) vector to (n, 4) rows (c, h, FWHM, eta)."""
+    q = q.reshape(-1, 4)
+    return np.column_stack([q[:, 0], q[:, 1], np.exp(q[:, 2]), 0.5 * (1.0 + np.sin(q[:, 3]))])
+
+
+def bin_points(x: np.ndarray, y: np.ndarray, sigma: np.ndarray,
+               factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means of ``factor`` consecutive points of x, y (shape (m,)) and their σ, σ_rms/√factor.
+
+    A trailing partial block is averaged over the points it has. ``factor`` 1 returns the
+    arrays as they are.
+    """
+    if factor <= 1:
+        return x, y, sigma
+    edges = np.arange(0, x.size, factor)
+    counts = np.diff(np.append(edges, x.size))
+    xb, yb, var = (np.add.reduceat(v, edges) / counts for v in (x, y, sigma * sigma))
+    return xb, yb, np.sqrt(var / counts)
+
+
+def _peak_scalars(log_w: float, u: float) -> tuple[float, float, float]:
+    """FWHM (deg), eta and d(eta)/du of one peak from log FWHM and u.
+
+    Python floats where they are safe; numpy scalars (inf, nan, no exception) at extremes that
+    a diverging fit can reach.
+    """
+    if abs(log_w) < 700.0 and math.isfinite(u):
+        return math.exp(log_w), 0.5 * (1.0 + math.sin(u)), 0.5 * math.cos(u)
+    log_w, u = np.float64(log_w), np.float64(u)
+    with np.errstate(all="ignore"):
+        return np.exp(log_w), 0.5 * (1.0 + np.sin(u)), 0.5 * np.cos(u)
+
+
+def _line(x: np.ndarray, center, fwhm: float, eta: float) -> tuple:
+    """Pieces of unit-height pseudo-Voigt lines on x (deg, shape (m,)) of one FWHM and eta.
+
+    ``center`` is a float (one line, pieces of shape (m,)) or a (2, 1) array (the Kα1 and
+    Kα2 lines, pieces of shape (2, m)). Returns t = (x - centre)/FWHM, Lorentzian L,
+    Gaussian G, L - G and the profile.
+    """
+    t = (x - center) / fwhm
+    t2 = t * t
+    lor = 1.0 / (1.0 + 4.0 * t2)
+    gau = np.exp(-FOUR_LN2 * t2)
+    diff = lor - gau
+    return t, lor, gau, diff, gau + eta * diff
+
+
+def _line_slopes(line: tuple, eta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """g, g·t and L - G of lines from :func:`_line`, where d(profile)/dt = -8·g."""
+    t, lor, gau, diff, _unit = line
+    g = t * (eta * (lor * lor) + ((1.0 - eta) * _LN2) * gau)
+    return g, g * t, diff
+
+
+class GroupFit:
+    """Least-squares problem of one group of overlapping peaks (a window of the pattern).
+
+    Parameters per peak: centre (deg), height, log FWHM, u with eta = (1 + sin u)/2; then a
+    linear background b0 + b1·(x - x_mid). Residuals are weighted by 1/σ. Peaks are few (one
+    in most groups), so profiles are computed peak by peak with scalar parameters. The
+    residual call keeps its pieces for the Jacobian call at the same parameters (MINPACK asks
+    for both at every accepted step), and a repeated call at the same parameters returns the
+    same array (MINPACK copies what it gets). The Jacobian is built column-major
+    (``col_deriv``), one row per parameter, so MINPACK copies it as it is.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, ka2_ratio: float,
+                 ka2: tuple[float, float] | None):
+        """x: 2θ (deg), y: background-free counts, sigma: noise σ, each (m,); ka2: (λ1, λ2) Å."""
+        self.x, self.y, self.inv_sigma = x, y, 1.0 / sigma
+        self.ratio = ka2_ratio
+        self.lam_ratio = None if ka2 is None else ka2[1] / ka2[0]
+        self.dx = x - float(x.mean())
+        self._dx_sigma = self.dx * self.inv_sigma
+        self._doublet_centres = np.zeros((2, 1))  # reused buffer: Kα1, Kα2 centre of a peak
+        self._key: bytes | None = None
+        self._state: tuple = ()
+        self._jac_key: bytes | None = None
+        self._jac = np.empty(0)
+
+    def _ka2(self, center: float) -> tuple[float, float]:
+        """Kα2 position (deg) of a Kα1 line at ``center`` (deg) and d(2θ2)/d(2θ1) there."""
+        if not math.isfinite(center):
+            return math.nan, math.nan
+        half = math.radians(center) / 2
+        sin2 = min(self.lam_ratio * math.sin(half), 1.0)
+        if sin2 < -1.0:
+            return math.nan, math.nan
+        slope = self.lam_ratio * math.cos(half) / math.sqrt(max(1 - sin2**2, 1e-12))
+        return math.degrees(2.0 * math.asin(sin2)), slope
+
+    def _evaluate(self, p: np.ndarray) -> tuple:
+        """Weighted residuals and per-peak pieces at p; the last call's are kept.
+
+        Only values computed here are kept, never views of p: MINPACK reuses its buffers.
+        """
+        key = p.tobytes()
+        if key == self._key:
+            return self._state
+        values = p.tolist()
+        model = values[-2] + values[-1] * self.dx
+        peaks = []
+        for i in range(0, len(values) - 2, 4):
+            c, h, log_w, u = values[i:i + 4]
+            w, eta, deta_du = _peak_scalars(log_w, u)
+            slope = 0.0
+            if self.lam_ratio is None:
+                lines = _line(self.x, c, w, eta)
+                prof = lines[4]
+            else:  # both lines at once: centres (2, 1), pieces (2, m)
+                centres = self._doublet_centres
+                centres[0, 0], (centres[1, 0], slope) = c, self._ka2(c)
+                lines = _line(self.x, centres, w, eta)
+                prof = lines[4][0] + self.ratio * lines[4][1]
+            model = model + h * prof
+            peaks.append((w, eta, deta_du, slope, lines, prof))
+        self._key, self._state = key, ((model - self.y) * self.inv_sigma, values, peaks)
+        return self._state
+
+    def residual(self, p: np.ndarray) -> np.ndarray:
+        """Weighted residuals (model - y)/σ, shape (m,)."""
+        return self._evaluate(p)[0]
+
+    def jacobian(self, p: np.ndarray) -> np.ndarray:
+        """Derivatives of the residuals by the parameters, shape (len(p), m)."""
+        key = p.tobytes()
+        if key == self._jac_key:
+            return self._jac
+        _resid, values, peaks = self._evaluate(p)
+        jac = np.empty((p.size, self.x.size))
+        for i, (w, eta, deta_du, slope, lines, prof) in enumerate(peaks):
+            h = values[4 * i + 1]
+            g, gt, diff = _line_slopes(lines, eta)
+            if self.lam_ratio is not None:  # Kα1 row + ratio × Kα2 row
+                r = self.ratio
+                g, gt, diff = g[0] + (r * slope) * g[1], gt[0] + r * gt[1], diff[0] + r * diff[1]
+            np.multiply(g, 8.0 * h / w, out=jac[4 * i])
+            jac[4 * i + 1] = prof
+            np.multiply(gt, 8.0 * h, out=jac[4 * i + 2])
+            np.multiply(diff, h * deta_du, out=jac[4 * i + 3])
+        jac[:-2] *= self.inv_sigma
+        jac[-2] = self.inv_sigma
+        jac[-1] = self._dx_sigma
+        self._jac_key, self._jac = key, jac
+        return jac
+
+    def fit(self, centers, heights, fwhms) -> tuple[np.ndarray, float]:
+        """Fit from initial guesses (deg, counts, deg); returns (c, h, w, eta) rows (n, 4), χ²."""
+        p0 = np.zeros(4 * len(centers) + 2)
+        p0[0:-2:4], p0[1:-2:4], p0[2:-2:4] = centers, heights, np.log(fwhms)
+        p0[3:-2:4] = math.asin(2 * INITIAL_ETA - 1)
+        if self.x.size <= p0.size:
+            return np.column_stack([centers, heights, fwhms, np.full(len(centers), 0.5)]), math.inf
+        # full_output: a fit stopped at maxfev is judged by _plausible, not by a warning
+        p, _cov, info, _msg, _ier = leastsq(
+            self.residual, p0, Dfun=self.jacobian, col_deriv=True, ftol=FIT_TOLERANCE,
+            xtol=FIT_TOLERANCE, maxfev=MAX_NFEV, full_output=True)
+        return unpack_profiles(p[:-2]), float(info["fvec"] @ info["fvec"])
+
+
+# --- groups of candidates ------------------------------------------------------------------
+class Candidates(NamedTuple):
+    """Initial guesses (deg, counts, deg) and fit windows [lo, hi] (deg), one per candidate."""
+
+    centers: np.ndarray
+    heights: np.ndarray
+    fwhms: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def candidate_groups(lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+    """Index groups of candidates (sorted by ``lo``) whose [lo, hi] windows overlap."""
+    order = np.argsort(lo)
+    groups, current, reach = [], [order[0]], hi[order[0]]
+    for i in order[1:]:
+        if lo[i] <= reach:
+            current.append(i)
+            reach = max(reach, hi[i])
+        else:
+            groups.append(np.array(current))
+            current, reach = [i], hi[i]
+    groups.append(np.array(current))
+    return [part for g in groups for part in _split(g, lo, hi)]
+
+
+def _split(members: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+    """Cut a group larger than MAX_GROUP_PEAKS where consecutive windows overlap least."""
+    if members.size <= MAX_GROUP_PEAKS:
+        return [members]
+    overlap = hi[members[:-1]] - lo[members[1:]]
+    cut = int(np.argmin(overlap)) + 1
+    return _split(members[:cut], lo, hi) + _split(members[cut:], lo, hi)
+
+
+def _window(x: np.ndarray, guess: Candidates, members: np.ndarray) -> slice:
+    """Slice of x covering the fit windows of ``members``."""
+    return slice(np.searchsorted(x, guess.lo[members].min(), side="left"),
+                 np.searchsorted(x, guess.hi[members].max(), side="right"))
+
+
+def fit_group(data: tuple[np.ndarray, np.ndarray, np.ndarray], guess: Candidates,
+              members: np.ndarray, ka2_ratio: float, ka2: tuple[float, float] | None,
+              min_snr: float, step: float, max_fwhm_deg: float = MAX_FWHM_DEG) -> np.ndarray:
+    """Fit one group of overlapping candidates over their joint window, plus a shoulder.
+
+    Broad groups are fitted on block means: FIT_POINTS_PER_FWHM per FWHM of the narrowest
+    candidate that is not weak (a maximum below WEAK_CANDIDATE_SNR × min_snr: noise, whose
+    profile then ends up too narrow to be plausible).
+
+    Args:
+        data: 2θ (deg), background-free counts and noise σ of the whole pattern, each (n,).
+        guess: Every candidate's initial guess and window; ``members`` index this group's.
+        ka2_ratio: Kα2/Kα1 intensity ratio; ka2: (λ1, λ2) in Å, or None for one line.
+        min_snr: SNR a shoulder must reach (as for peaks).
+        step: Median 2θ step of the pattern, degrees.
+        max_fwhm_deg: Profiles wider than this (degrees) are humps, the background of the
+            peaks on them (MAX_FWHM_DEG scaled to the wavelength).
+
+    Returns:
+        (centre, height, FWHM, eta) rows of the plausible profiles, humps included.
+    """
+    x, net, sigma = data
+    sel = _window(x, guess, members)
+    fwhms = guess.fwhms[members]
+    weak = guess.heights[members] < WEAK_CANDIDATE_SNR * min_snr * np.interp(
+        guess.centers[members], x, sigma)
+    narrowest = float((fwhms[~weak] if (~weak).any() else fwhms).min())
+    factor = max(1, int(narrowest / (FIT_POINTS_PER_FWHM * step)))
+    group = GroupFit(*bin_points(x[sel], net[sel], sigma[sel], factor), ka2_ratio, ka2)
+    params, chi2 = group.fit(guess.centers[members], guess.heights[members], fwhms)
+    grown = weak & (params[:, 2] > MAX_WIDTH_GROWTH * fwhms)
+    return _add_shoulder(group, params[~grown], chi2, min_snr, max_fwhm_deg)
+
+
+def _add_shoulder(group: GroupFit, params: np.ndarray, chi2: float, min_snr: float,
+                  max_fwhm_deg: float = MAX_FWHM_DEG) -> np.ndarray:
+    """Keep the plausible profiles; refit with one more where the residual holds a neighbour.
+
+    The residual is smoothed over the group's median FWHM; its highest point becomes a new
+    profile when it is a significant peak (min_snr, matched-filter SNR) lying at least
+    SHOULDER_MIN_SEPARATION FWHM from every fitted centre, and is kept when χ² falls
+    below SHOULDER_CHI2_GAIN of its previous value and the profiles stay that far apart.
+    Profiles wider than ``max_fwhm_deg`` (humps, never reported) are background here: a peak
+    may sit on top of one.
+    """
+    params = params[_plausible(params, group.x)]
+    if len(params) == 0 or not math.isfinite(chi2):
+        return params
+    if chi2 < SHOULDER_MIN_REDUCED_CHI2 * (group.x.size - 4 * len(params) - 2):
+        return params
+    p = np.concatenate([pack_profiles(params), [0.0, 0.0]])
+    step = float(group.x[-1] - group.x[0]) / (group.x.size - 1)
+    peaks = params[params[:, 2] <= max_fwhm_deg]
+    # a group of humps alone: look for peaks of up to a third of their width on top of them
+    width = float(np.median(peaks[:, 2] if len(peaks) else params[:, 2] / 3.0))
+    window = max(SHOULDER_SMOOTH_MIN_POINTS, round(width / step) | 1)
+    if window >= group.x.size:
+        return params
+    resid = savgol(-group.residual(p) / group.inv_sigma, window, 2)
+    snr = resid * group.inv_sigma  # the local noise, the peaks' own counting noise included
+    i = int(np.argmax(snr))
+    far = np.all(np.abs(group.x[i] - peaks[:, 0]) >= SHOULDER_MIN_SEPARATION * peaks[:, 2])
+    if not (far and snr[i] >= min_snr
+            and snr[i] * math.sqrt(PROFILE_SQUARE_INTEGRAL * width / step) >= MIN_MATCHED_SNR):
+        return params
+    trial, chi2_new = group.fit(np.r_[params[:, 0], group.x[i]], np.r_[params[:, 1], resid[i]],
+                                np.r_[params[:, 2], width])
+    if chi2_new < SHOULDER_CHI2_GAIN * chi2 and _resolved(trial, max_fwhm_deg) and \
+            _plausible(trial, group.x).all():
+        return trial
+    return params
+
+
+def _resolved(params: np.ndarray, max_fwhm_deg: float = MAX_FWHM_DEG) -> bool:
+    """Whether the peaks (humps: wider than ``max_fwhm_deg``, degrees, aside) lie
+    SHOULDER_MIN_SEPARATION FWHM (the wider) apart."""
+    peaks = params[params[:, 2] <= max_fwhm_deg]
+    gaps = np.abs(peaks[:, None, 0] - peaks[None, :, 0]) + np.eye(len(peaks)) * 1e9
+    wide = np.maximum(peaks[:, None, 2], peaks[None, :, 2])
+    return bool(np.all(gaps >= SHOULDER_MIN_SEPARATION * wide))
+
+
+def _plausible(params: np.ndarray, xw: np.ndarray) -> np.ndarray:
+    """Mask of fitted profiles that are real peaks inside their window."""
+    c, h, w = params[:, 0], params[:, 1], params[:, 2]
+    span = xw[-1] - xw[0]
+    min_w = MIN_FWHM_POINTS * span / (xw.size - 1)
+    return (h > 0) & (c > xw[0]) & (c < xw[-1]) & (w < span) & (w > min_w)
