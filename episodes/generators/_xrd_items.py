@@ -221,19 +221,20 @@ def make_cubic_lattice(item_id: str, rng: np.random.Generator, sink: ItemSink) -
 
 # -- AtomScale: phases --------------------------------------------------------------------
 
-def _clean_peaks(pattern: SimulatedPattern, phase: str) -> int:
-    """Peaks of ``phase`` with SNR ≥ ``MIN_SNR``, ≥ 3 % of the strongest, that no other
-    phase's reflection overlaps."""
+def _all_visible(pattern: SimulatedPattern, phases: list[str]) -> bool:
+    """Every phase has ≥ 3 clean peaks: SNR ≥ ``MIN_SNR``, ≥ 3 % of the strongest, and no
+    other phase's reflection overlapping."""
     peaks = true_peaks(pattern)
     top = max(p.height for p in peaks)
-    return sum(1 for p in peaks if p.phases == {phase} and p.snr >= MIN_SNR and p.height >= 0.03 * top)
+    clean = [p for p in peaks if len(p.phases) == 1 and p.snr >= MIN_SNR and p.height >= 0.03 * top]
+    return all(sum(1 for p in clean if phase in p.phases) >= 3 for phase in phases)
 
 
 def _single_phase(rng: np.random.Generator, pool: list[CrystalRecord]) -> tuple[SimulatedPattern, CrystalRecord]:
     def draw():
         record = _pick(rng, pool)
         pattern = simulate_pattern(random_spec(rng, phases=(record.id,)), rng)
-        return (pattern, record) if _clean_peaks(pattern, record.id) >= 3 else None
+        return (pattern, record) if _all_visible(pattern, [record.id]) else None
 
     return _draw(rng, draw)
 
@@ -299,7 +300,7 @@ def make_phase_count(item_id: str, rng: np.random.Generator, sink: ItemSink) -> 
         spec = random_spec(rng, phases=tuple(r.id for r in records),
                            weight_fractions=tuple(float(f) for f in fractions))
         pattern = simulate_pattern(spec, rng)
-        return (pattern, records) if all(_clean_peaks(pattern, r.id) >= 3 for r in records) else None
+        return (pattern, records) if _all_visible(pattern, [r.id for r in records]) else None
 
     pattern, records = _draw(rng, draw)
     question = (_intro(pattern) + "How many crystalline phases does the sample contain? Answer "
