@@ -30,6 +30,7 @@ __all__ = ["CONFIG", "EPISODES", "SUMMARY", "RunConfig", "evaluate", "read_recor
 EPISODES = "episodes.jsonl"
 SUMMARY = "summary.json"
 CONFIG = "run.json"
+OUTPUTS = "outputs"
 Progress = Callable[[EpisodeRecord, int, int], None]
 
 
@@ -88,9 +89,10 @@ def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
 
 
 async def _episode(item: Item, epoch: int, dataset: Dataset, factory: AgentFactory,
-                   config: RunConfig) -> EpisodeRecord:
+                   config: RunConfig, output_dir: Path) -> EpisodeRecord:
     start = time.perf_counter()
-    env = CSMBenchEnv(dataset, tools=_tool_setting(config.tools), max_steps=config.max_steps)
+    env = CSMBenchEnv(dataset, tools=_tool_setting(config.tools), max_steps=config.max_steps,
+                      output_dir=output_dir / f"e{epoch}")
     agent = factory()
     try:
         _, info = env.reset(options={"item_id": item.id})
@@ -105,7 +107,8 @@ async def _episode(item: Item, epoch: int, dataset: Dataset, factory: AgentFacto
         record = _error_record(env, item, f"{type(exc).__name__}: {exc}")
     assert record is not None
     return record.model_copy(update={"epoch": epoch, "agent": config.agent,
-                                     "seconds": time.perf_counter() - start})
+                                     "seconds": time.perf_counter() - start,
+                                     "usage": getattr(agent, "usage", None)})
 
 
 def _error_record(env: CSMBenchEnv, item: Item, error: str) -> EpisodeRecord:
@@ -142,7 +145,8 @@ async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfi
         async def run_one(item: Item, epoch: int) -> None:
             nonlocal done
             async with semaphore:
-                record = await _episode(item, epoch, dataset, factory, config)
+                record = await _episode(item, epoch, dataset, factory, config,
+                                          run_dir / OUTPUTS)
             async with lock:
                 sink.write(record.model_dump_json() + "\n")
                 sink.flush()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -18,6 +20,7 @@ import gymnasium
 from gymnasium import spaces
 
 from csmbench.episodes import (
+    Asset,
     Dataset,
     EpisodeScore,
     FinalAnswer,
@@ -46,6 +49,7 @@ MAX_OBSERVATION_CHARS = 1 << 20
 MAX_RESULT_CHARS = 20_000
 DEFAULT_MAX_STEPS = 16
 _CHARSET = string.printable
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 
 
 def resolve_tools(tools: ToolSetting, registry: ToolRegistry = REGISTRY) -> ToolRegistry:
@@ -66,12 +70,16 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         tools: "all", "none", or the names of the tools to offer (the ablation).
         max_steps: Actions allowed before the episode is truncated.
         render_mode: None or "ansi" (``render`` returns the last observation as text).
+        output_dir: Folder for files tools write (overlays), one subfolder per item; default
+            a new temporary folder. Such a file becomes an attachment ("out1", ...) that the
+            agent sees and later tool calls may use.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(self, data: str | os.PathLike[str] | Dataset, tools: ToolSetting = "all",
-                 max_steps: int = DEFAULT_MAX_STEPS, render_mode: str | None = None) -> None:
+                 max_steps: int = DEFAULT_MAX_STEPS, render_mode: str | None = None,
+                 output_dir: str | os.PathLike[str] | None = None) -> None:
         self.dataset = data if isinstance(data, Dataset) else load_dataset(Path(data))
         if not self.dataset.items:
             raise DatasetError(f"dataset {self.dataset.root} has no items")
@@ -80,6 +88,7 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         self.tools = resolve_tools(tools)
         self.max_steps = max_steps
         self.render_mode = render_mode
+        self.output_dir = Path(output_dir) if output_dir is not None else None
         self.observation_space = spaces.Text(max_length=MAX_OBSERVATION_CHARS, charset=_CHARSET)
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, charset=_CHARSET)
         self._schemas = [*self.tools.openai_schemas(), submit_answer_schema()]
@@ -97,8 +106,10 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
             self._item = self.dataset.items[int(self.np_random.integers(len(self.dataset.items)))]
         else:
             self._item = self.dataset.item(str(item_id))
-        self._context = ToolContext(self.dataset.root, {a.id: a for a in self._item.attachments})
+        self._context = ToolContext(self.dataset.root, {a.id: a for a in self._item.attachments},
+                                    self._episode_output_dir(self._item.id))
         self._steps: list[Step] = []
+        self._outputs: list[Asset] = []
         self._done = False
         self.record: EpisodeRecord | None = None
         return self._emit(self._observe("question"))
@@ -135,7 +146,26 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
             return ToolResult(call_id=call.id, name=call.name, ok=False,
                               error=f"tool {call.name!r} is not offered in this episode; offered: "
                                     f"{offered}. Answer with submit_answer when you are done.")
-        return _clip(self.tools.call(call, self._context))
+        written = len(self._context.written)
+        result = self.tools.call(call, self._context)
+        new_ids = [self._register_output(path, call) for path in self._context.written[written:]
+                   if path.is_file() and path.stat().st_size > 0]
+        if new_ids:
+            result = result.model_copy(update={"attachments": new_ids})
+        return _clip(result)
+
+    def _episode_output_dir(self, item_id: str) -> Path:
+        if self.output_dir is None:
+            self.output_dir = Path(tempfile.mkdtemp(prefix="csmbench-outputs-"))
+        return self.output_dir / re.sub(r"[^A-Za-z0-9._-]+", "_", item_id)
+
+    def _register_output(self, path: Path, call: ToolCall) -> str:
+        """Make a file a tool call wrote an attachment ("out1", "out2", ...)."""
+        asset_id = f"out{len(self._outputs) + 1}"
+        kind = "image" if path.suffix.lower() in _IMAGE_SUFFIXES else "pattern"
+        self._outputs.append(self._context.add_output(
+            asset_id, path, kind, {"written_by": call.name, "call_id": call.id}))
+        return asset_id
 
     def _answer(self, answer: FinalAnswer, index: int) -> tuple[str, float, bool, bool, dict]:
         assert self._item is not None
@@ -166,7 +196,7 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         assert self._item is not None
         attachments = [AttachmentInfo(id=a.id, kind=a.kind, meta=a.meta,
                                       path=str(self._context.root / a.path))
-                       for a in self._item.attachments]
+                       for a in [*self._item.attachments, *self._outputs]]
         return Observation(kind=kind, item_id=self._item.id, scale=self._item.scale,
                            family=self._item.family, question=self._item.question,
                            attachments=attachments, tools=self._schemas,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from csmbench.episodes import EpisodeScore, FinalAnswer, ToolCall, ToolResult
 
-__all__ = ["AttachmentInfo", "EpisodeRecord", "Observation", "Status", "Step"]
+__all__ = ["AttachmentInfo", "EpisodeRecord", "Observation", "Status", "Step", "Usage"]
 
 Status = Literal["answered", "step_limit", "error"]
 
@@ -55,6 +55,22 @@ class Step(BaseModel):
     error: str | None = None
 
 
+class Usage(BaseModel):
+    """What an agent spent on model calls in one episode (None fields: not known)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 class EpisodeRecord(BaseModel):
     """Everything about one finished episode (one line of ``episodes.jsonl``)."""
 
@@ -73,6 +89,7 @@ class EpisodeRecord(BaseModel):
     error: str | None = None
     agent: str = ""
     seconds: float = 0.0
+    usage: Usage | None = Field(default=None, description="model calls, tokens and cost, for model agents")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property

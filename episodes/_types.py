@@ -148,6 +148,8 @@ class ToolResult(_Frozen):
     content: Any = None
     error: str | None = None
     internal_error: bool = False
+    attachments: list[str] = Field(default_factory=list)
+    """Ids of the files this call wrote (an overlay image); they join the episode's attachments."""
 
 
 class FinalAnswer(_Frozen):

@@ -28,6 +28,8 @@ class ToolContext:
         self.attachments = dict(attachments)
         self.output_dir = (Path(output_dir).resolve() if output_dir is not None
                            else self.root / "outputs")
+        self.written: list[Path] = []
+        """Files handed out by `output_path`, in order (the env turns them into attachments)."""
 
     @classmethod
     def from_files(cls, files: Mapping[str, str | os.PathLike[str]],
@@ -57,12 +59,19 @@ class ToolContext:
         """The file of attachment ``asset_id``, guaranteed to lie inside the root folder."""
         asset = self.asset(asset_id)
         path = (self.root / asset.path).resolve()
-        if not path.is_relative_to(self.root):
+        if not (path.is_relative_to(self.root) or path.is_relative_to(self.output_dir)):
             raise ToolError(f"attachment {asset_id!r} points outside the dataset ({asset.path!r}); "
                             "the dataset is corrupt or hostile")
         if not path.is_file():
             raise ToolError(f"attachment {asset_id!r}: its file {asset.path!r} is missing")
         return path
+
+    def add_output(self, asset_id: str, path: Path, kind: str, meta: dict | None = None) -> Asset:
+        """Make a file a tool wrote (inside ``output_dir``) an attachment later calls may use."""
+        asset = Asset.model_construct(id=asset_id, kind=kind, path=str(path), sha256="0" * 64,
+                                      meta=dict(meta or {}))
+        self.attachments[asset_id] = asset
+        return asset
 
     def output_path(self, stem: str, suffix: str) -> Path:
         """A fresh file path ``<output_dir>/<stem>[-n]<suffix>``, reserved (created empty).
@@ -81,6 +90,7 @@ class ToolContext:
                 path = self.output_dir / (f"{safe}{ending}" if n == 1 else f"{safe}-{n}{ending}")
                 try:
                     with open(path, "x"):
+                        self.written.append(path)
                         return path
                 except FileExistsError:
                     continue
