@@ -1,9 +1,22 @@
-"""Agents: the reference solver, the no-tools baseline, and the agent registry."""
+"""Agents: the reference solver, the no-tools baseline, the OpenAI tool loop, the registry."""
 
-from . import _reference_xrd  # noqa: F401  (registers the diffraction solvers)
+from . import _reference_grains, _reference_xrd  # noqa: F401  (register the solvers)
 from ._no_tools import TYPICAL_ANSWERS, NoToolsAgent
-from ._protocol import AGENTS, Agent, AgentFactory, make_agent_factory, register_agent
+from ._openai import ModelCallError, OpenAIAgent, OpenAIAgentFactory, OpenAIOptions
+from ._openai_cache import CallCache
+from ._openai_messages import image_data_url, question_messages
+from ._openai_prices import PRICES_USD_PER_MTOK, price_of
+from ._protocol import (
+    AGENT_OPTIONS,
+    AGENTS,
+    Agent,
+    AgentFactory,
+    make_agent_factory,
+    register_agent,
+)
 from ._reference import SOLVERS, ReferenceAgent, solver
 
-__all__ = ["AGENTS", "SOLVERS", "TYPICAL_ANSWERS", "Agent", "AgentFactory", "NoToolsAgent",
-           "ReferenceAgent", "make_agent_factory", "register_agent", "solver"]
+__all__ = ["AGENTS", "AGENT_OPTIONS", "PRICES_USD_PER_MTOK", "SOLVERS", "TYPICAL_ANSWERS", "Agent",
+           "AgentFactory", "CallCache", "ModelCallError", "NoToolsAgent", "OpenAIAgent",
+           "OpenAIAgentFactory", "OpenAIOptions", "ReferenceAgent", "image_data_url",
+           "make_agent_factory", "price_of", "question_messages", "register_agent", "solver"]

@@ -26,9 +26,16 @@ TYPICAL_ANSWERS: dict[str, FinalAnswer] = {
     "xrd.phase_count": FinalAnswer(text="1", value=1.0, unit=""),
     "xrd.scherrer_size": FinalAnswer(text="30 nm", value=30.0, unit="nm"),
     "xrd.williamson_hall": FinalAnswer(text="D = 30 nm, ε = 0.2 %"),
+    "grains.mean_intercept": FinalAnswer(text="20 µm", value=20.0, unit="µm"),
+    "grains.astm_g": FinalAnswer(text="G = 8.0", value=8.0, unit=""),
+    "grains.per_mm2": FinalAnswer(text="2000 grains/mm²", value=2000.0, unit="1/mm^2"),
+    "grains.phase_fraction": FinalAnswer(text="0.3", value=0.3, unit=""),
+    "grains.shape": FinalAnswer(text="A", choice="A"),
 }
 """Typical magnitudes: a mid-magnification SEM image (20 nm/px, about 20 µm across); a Cu
-Kα scan of a common phase (Si peaks, d ≈ 2.5 Å, a ≈ 4.2 Å, 30 nm crystallites, 0.2 % strain)."""
+Kα scan of a common phase (Si peaks, d ≈ 2.5 Å, a ≈ 4.2 Å, 30 nm crystallites, 0.2 % strain);
+a mid-size steel grain (ASTM G 8: intercept 20 µm, about 2000 grains/mm²) and a minor second
+phase of 30 %."""
 
 
 class NoToolsAgent:

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import tokenize
 
 import pint
@@ -19,6 +20,8 @@ __all__ = ["UREG", "Quantity", "parse_quantity", "parse_unit"]
 UREG = pint.UnitRegistry(on_redefinition="ignore")
 UREG.define("pixel = [pixel] = px = pix")
 Quantity = UREG.Quantity
+_COUNTED = re.compile(r"\b(?:grains?|particles?)\s*(?=/|per\b)", re.IGNORECASE)
+"""Counted things before "/" or "per" ("grains/mm²"): a number, not pint's mass unit grain."""
 # What pint's parser raises on hostile text besides its own errors.
 _PARSE_ERRORS = (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError,
                  AssertionError, KeyError, IndexError, tokenize.TokenError)
@@ -26,7 +29,7 @@ _PARSE_ERRORS = (pint.errors.PintError, ValueError, TypeError, AttributeError, S
 
 def parse_unit(text: str) -> pint.Unit:
     """Parse a unit string ("nm/px", "µm", "MPa", "" for dimensionless); ValueError if unknown."""
-    cleaned = text.strip().replace("per pixel", "/ px").replace("Å", "angstrom")
+    cleaned = _COUNTED.sub("1 ", text.strip()).replace("per pixel", "/ px").replace("Å", "angstrom")
     if not cleaned:
         return UREG.dimensionless
     try:
@@ -38,7 +41,7 @@ def parse_unit(text: str) -> pint.Unit:
 def parse_quantity(text: str) -> pint.Quantity:
     """Parse "5.86 nm/px", "2.3e3 MPa", "0.5 µm"; ValueError when it is not a quantity."""
     try:
-        quantity = UREG.Quantity(text.strip().replace("Å", "angstrom"))
+        quantity = UREG.Quantity(_COUNTED.sub("", text.strip()).replace("Å", "angstrom"))
     except _PARSE_ERRORS as exc:
         raise ValueError(f"cannot read {text!r} as a quantity ({exc})") from None
     if not isinstance(quantity, pint.Quantity):

@@ -27,7 +27,7 @@ __all__ = [
 
 UNPARSEABLE = "unparseable"
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)?|\.\d+)(?:\s*[eE][-+]?\d+|\s*[x×]\s*10\^?[-+]?\d+)?"
-_UNIT = r"(?:[A-Za-zµμÅ°%/^·*\-\d]+(?:\s*(?:/|per)\s*[A-Za-zµμÅ]+)?)?"
+_UNIT = r"(?:[A-Za-zµμÅ°%/^·*\-\d²³⁻¹]+(?:\s*(?:/|per)\s*[A-Za-zµμÅ²³⁻¹^\d]+)?)?"
 _QUANTITY = re.compile(rf"({_NUMBER})\s*({_UNIT})")
 _LETTER = re.compile(r"(?:answer|option|choice|caption)\s*(?:is|:)?\s*[\(\*\s]*([A-Z])\b"
                      r"|^\s*[\(\*]*([A-Z])[\)\.\*:]*\s*$|\(([A-Z])\)|\*\*([A-Z])\*\*", re.IGNORECASE | re.MULTILINE)

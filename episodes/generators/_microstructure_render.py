@@ -18,6 +18,8 @@ __all__ = ["RENDER_STYLES", "RenderStyle", "microstructure_specimen", "render_mi
 
 RenderStyle = Literal["etched_optical", "sem", "ebsd_band_contrast"]
 RENDER_STYLES: tuple[RenderStyle, ...] = ("etched_optical", "sem", "ebsd_band_contrast")
+ETCHED_PHASE_TINT_SHARE = 0.25
+"""Share of the etched tint range that the grains of one phase span (two-phase only)."""
 
 
 def _boundaries(labels: np.ndarray, width_px: int) -> np.ndarray:
@@ -62,12 +64,18 @@ def _pits(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 
 def _tones(
-    n: int, low: float, high: float, grain_phase: np.ndarray | None, rng: np.random.Generator
+    n: int, low: float, high: float, grain_phase: np.ndarray | None, rng: np.random.Generator,
+    phase_tint_share: float = 1.0,
 ) -> np.ndarray:
-    """(n,) grey per label in [low, high]; phase-2 grains darker or lighter (one coin)."""
+    """(n,) grey per label in [low, high]; phase-2 grains darker or lighter (one coin).
+
+    In a two-phase structure each phase keeps to ``phase_tint_share`` of the range (an etchant
+    that tells the phases apart tints the grains of each alike).
+    """
     tone = rng.uniform(low, high, n)
     shift = rng.uniform(0.15, 0.35) * (1.0 if rng.random() < 0.3 else -1.0)
     if grain_phase is not None:
+        tone = low + phase_tint_share * (tone - low)
         tone = np.where(grain_phase == 2, tone + shift, tone)
     return np.clip(tone, 0.02, 0.98)
 
@@ -77,7 +85,7 @@ def _etched_optical(
 ) -> np.ndarray:
     """Bright field of an etched section: faint tints, dark grooves, pits and scratches."""
     n = int(labels.max()) + 1
-    tone = _tones(n, *sorted(rng.uniform(0.62, 0.85, 2)), phase, rng)
+    tone = _tones(n, *sorted(rng.uniform(0.62, 0.85, 2)), phase, rng, ETCHED_PHASE_TINT_SHARE)
     image = tone[labels] + 0.03 * smooth_noise(labels.shape, rng.uniform(5, 30), rng)
     image = np.where(twins, image + rng.uniform(-0.06, 0.06), image)
     image = np.where(_twin_lines(labels, twins), image - rng.uniform(0.08, 0.2), image)

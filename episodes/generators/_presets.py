@@ -19,10 +19,13 @@ _DIFFRACTION = ("xrd.peak_positions", "xrd.strongest_d", "xrd.cubic_lattice", "x
                 "xrd.phase_candidates", "xrd.phase_count", "xrd.scherrer_size",
                 "xrd.williamson_hall")
 _SCALE_BAR = ("scale_bar.pixel_size", "scale_bar.field_width", "scale_bar.feature_length")
+_GRAINS = ("grains.mean_intercept", "grains.astm_g", "grains.per_mm2", "grains.phase_fraction",
+           "grains.shape")
 PRESETS: dict[str, dict[str, int]] = {
     "smoke": {**dict.fromkeys(_SCALE_BAR, 5), **dict.fromkeys(_DIFFRACTION, 3)},
     "scale_bar": dict.fromkeys(_SCALE_BAR, 100),
     "diffraction": dict.fromkeys(_DIFFRACTION, 40),
+    "grains": dict.fromkeys(_GRAINS, 40),
 }
 """Items per family of each preset (smoke: every family, built in seconds)."""
 
