@@ -1,7 +1,14 @@
-"""Run metrics: accuracy by scale, family and answer type, and outcome counts."""
+"""Run metrics: accuracy by scale, family and answer type, outcome counts, pass@k and pass^k.
+
+With several epochs per item, pass@k is the chance that at least one of k attempts drawn
+without replacement from an item's n is correct, 1 - C(n - c, k) / C(n, k) (the unbiased
+estimator of Chen et al. 2021); pass^k the chance that all k are, C(c, k) / C(n, k) (Yao et
+al. 2024, tau-bench). Both are averaged over items, for k = 1 .. the fewest epochs of an item.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -11,7 +18,7 @@ if TYPE_CHECKING:
 
 from ._answer import UNPARSEABLE
 
-__all__ = ["outcome", "summarize"]
+__all__ = ["outcome", "pass_at_k", "pass_hat_k", "summarize"]
 
 OUTCOMES = ("correct", "wrong", UNPARSEABLE, "step_limit", "error")
 
@@ -37,8 +44,37 @@ def _accuracy(records: list[EpisodeRecord]) -> dict[str, Any]:
     return {"accuracy": correct / n if n else 0.0, "n": n, "correct": correct, "mean_score": mean}
 
 
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Chance that at least one of k of n attempts (c correct) is correct."""
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """Chance that all k of n attempts (c correct) are correct."""
+    return math.comb(c, k) / math.comb(n, k)
+
+
+def _repeats(records: list[EpisodeRecord]) -> dict[str, dict[str, float]] | None:
+    """pass@k and pass^k for k = 1 .. min epochs per item, or None with one epoch."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for record in records:
+        tally[record.item_id][0] += 1
+        tally[record.item_id][1] += record.correct
+    if not tally or max(n for n, _ in tally.values()) < 2:
+        return None
+    ks = range(1, min(n for n, _ in tally.values()) + 1)
+    counts = list(tally.values())
+
+    def mean(estimate: Callable[[int, int, int], float], k: int) -> float:
+        return sum(estimate(n, c, k) for n, c in counts) / len(counts)
+
+    return {"pass_at_k": {str(k): mean(pass_at_k, k) for k in ks},
+            "pass_hat_k": {str(k): mean(pass_hat_k, k) for k in ks}}
+
+
 def summarize(records: Iterable[EpisodeRecord]) -> dict[str, Any]:
-    """The run summary: ``overall``, ``by_scale``, ``by_family``, ``by_answer_type``, ``outcomes``.
+    """The run summary: ``overall``, ``by_scale``, ``by_family``, ``by_answer_type``,
+    ``outcomes``, ``tool_calls`` and, with several epochs, ``pass_at_k`` and ``pass_hat_k``.
 
     Every episode counts; one that ended in an error or at the step limit counts as not correct.
     """
@@ -46,7 +82,7 @@ def summarize(records: Iterable[EpisodeRecord]) -> dict[str, Any]:
     calls = sum(len(step.calls) for record in records for step in record.trajectory)
     failed = sum(not result.ok for record in records for step in record.trajectory
                  for result in step.results)
-    return {
+    summary = {
         "overall": _accuracy(records),
         "by_scale": _group(records, lambda r: r.scale),
         "by_family": _group(records, lambda r: r.family),
@@ -55,3 +91,4 @@ def summarize(records: Iterable[EpisodeRecord]) -> dict[str, Any]:
         "tool_calls": {"total": calls, "failed": failed,
                        "per_episode": calls / len(records) if records else 0.0},
     }
+    return summary | (_repeats(records) or {})

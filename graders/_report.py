@@ -22,6 +22,16 @@ def _rows(summaries: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, list[
             entry = summary["overall"] if group == "overall" else summary.get(group, {}).get(name)
             cells.append(f"{entry['accuracy']:.1%} ({entry['n']})" if entry else "-")
         rows.append((group.removeprefix("by_").replace("_", " "), name, cells))
+    return rows + _repeat_rows(summaries)
+
+
+def _repeat_rows(summaries: Mapping[str, dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    """pass@k and pass^k rows, for runs with several epochs."""
+    rows = []
+    for key, label in (("pass_at_k", "pass@"), ("pass_hat_k", "pass^")):
+        ks = sorted({k for s in summaries.values() for k in s.get(key, {})}, key=int)
+        rows += [("repeats", f"{label}{k}", [f"{s[key][k]:.1%}" if k in s.get(key, {}) else "-"
+                                             for s in summaries.values()]) for k in ks]
     return rows
 
 
