@@ -43,6 +43,18 @@ def _parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
+def _parse_price(text: str) -> list[float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2 or min(values) < 0:
+        raise CSMBenchError(f"--price expects INPUT,OUTPUT in USD per 1M tokens, like "
+                            f"'0.15,0.6', got {text!r}")
+    return values
+
+
 @app.command()
 def build(
     out: Annotated[Path, typer.Option(help="Folder to write the dataset into (new or empty).")],
@@ -70,19 +82,39 @@ def build(
 def evaluate_command(
     data: Annotated[Path, typer.Option(help="Dataset folder (from `csmbench build`).")],
     out: Annotated[Path, typer.Option(help="Run folder: episodes.jsonl and summary.json.")],
-    agent: Annotated[str, typer.Option(help="reference, no-tools, ...")] = "reference",
+    agent: Annotated[str, typer.Option(
+        help="reference, no-tools, openai:<model>, ...")] = "reference",
     tools: Annotated[str, typer.Option(help="all, none, or a comma-separated list.")] = "all",
     concurrency: Annotated[int, typer.Option(min=1)] = 16,
     epochs: Annotated[int, typer.Option(min=1)] = 1,
     max_steps: Annotated[int, typer.Option(min=1)] = 16,
     items: Annotated[str, typer.Option(help="Only these item ids (comma-separated).")] = "",
+    base_url: Annotated[str | None, typer.Option(
+        help="OpenAI-compatible API root, e.g. http://localhost:8000/v1 (vLLM) or "
+             "http://localhost:11434/v1 (Ollama); default $OPENAI_BASE_URL, else OpenAI. "
+             "The key comes from $OPENAI_API_KEY.")] = None,
+    temperature: Annotated[float | None, typer.Option(
+        min=0, max=2, help="Sampling temperature (default 0; not sent to reasoning models).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed sent to the model.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(
+        min=1, help="Completion tokens per model call.")] = None,
+    price: Annotated[str | None, typer.Option(
+        help="USD per 1M input and output tokens, INPUT,OUTPUT (e.g. 0.15,0.6); overrides "
+             "the price table.")] = None,
+    cache: Annotated[Path | None, typer.Option(
+        help="Folder caching model replies; identical calls are answered from it.")] = None,
 ) -> None:
     """Evaluate an agent; resumes a stopped run in the same --out folder."""
     from csmbench._run import RunConfig, evaluate
     from csmbench.graders import results_table
 
+    options = {"base_url": base_url, "temperature": temperature, "seed": seed,
+               "max_tokens": max_tokens, "price": _parse_price(price) if price else None,
+               "cache_dir": str(cache.resolve()) if cache else None}
     config = RunConfig(agent=agent, tools=tools, max_steps=max_steps, epochs=epochs,
-                       concurrency=concurrency)
+                       concurrency=concurrency,
+                       agent_options={k: v for k, v in options.items() if v is not None})
     with _progress() as bar:
         task = bar.add_task(agent, total=None, status="")
         tally = {"correct": 0, "errors": 0}

@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ SUMMARY = "summary.json"
 CONFIG = "run.json"
 OUTPUTS = "outputs"
 Progress = Callable[[EpisodeRecord, int, int], None]
+BOOKKEEPING_OPTIONS = frozenset({"cache_dir", "price", "max_retries", "timeout_s"})
+"""Agent options that do not change answers; a run may be resumed with other values."""
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,18 @@ class RunConfig:
     epochs: int = 1
     concurrency: int = 16
     episode_timeout_s: float = 600.0
+    agent_options: dict[str, Any] = field(default_factory=dict)
+    """Options for the agent's builder (``openai``: base_url, temperature, seed, max_tokens,
+    price, cache_dir, ...); never an API key, which comes from the environment."""
 
     def identity(self, dataset: Dataset) -> dict[str, Any]:
+        """What must match to resume a run: options that change answers, not bookkeeping."""
+        options = {k: v for k, v in sorted(self.agent_options.items())
+                   if k not in BOOKKEEPING_OPTIONS}
         return {"agent": self.agent, "tools": self.tools, "max_steps": self.max_steps,
                 "dataset": str(dataset.root), "dataset_name": dataset.manifest.get("name"),
-                "dataset_seed": dataset.manifest.get("seed")}
+                "dataset_seed": dataset.manifest.get("seed"),
+                **({"agent_options": options} if options else {})}
 
 
 def read_records(run_dir: Path) -> list[EpisodeRecord]:
@@ -127,7 +136,7 @@ async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfi
                    progress: Progress | None = None) -> dict[str, Any]:
     """Evaluate ``config.agent`` on the dataset into the run folder ``out``; returns the summary."""
     dataset = data if isinstance(data, Dataset) else load_dataset(Path(data))
-    factory = make_agent_factory(config.agent)
+    factory = make_agent_factory(config.agent, **config.agent_options)
     resolve_tools(_tool_setting(config.tools))  # fail early on an unknown tool name
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
