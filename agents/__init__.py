@@ -1,6 +1,7 @@
-"""Agents: the reference solver, the no-tools baseline, the OpenAI tool loop, the registry."""
+"""Agents: the reference solver, the no-tools baseline, the OpenAI tool loop, the LangGraph
+graph, the registry."""
 
-from . import _reference_grains, _reference_xrd  # noqa: F401  (register the solvers)
+from . import _langgraph, _reference_grains, _reference_xrd  # noqa: F401  (register them)
 from ._no_tools import TYPICAL_ANSWERS, NoToolsAgent
 from ._openai import ModelCallError, OpenAIAgent, OpenAIAgentFactory, OpenAIOptions
 from ._openai_cache import CallCache

@@ -309,6 +309,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the openai client expects
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms ACK stall
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -7,6 +7,7 @@ or the JSON text of any of these. A ``submit_answer`` tool call is the answer.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -25,7 +26,13 @@ _ANSWER_KEYS = {"answer", "text", "value", "values", "unit", "choice"}
 
 
 def submit_answer_schema() -> dict[str, Any]:
-    """The OpenAI function schema of the ``submit_answer`` pseudo-tool (from ``FinalAnswer``)."""
+    """The OpenAI function schema of the ``submit_answer`` pseudo-tool (from ``FinalAnswer``;
+    built once and shared: do not modify)."""
+    return _submit_answer_schema()
+
+
+@functools.cache
+def _submit_answer_schema() -> dict[str, Any]:
     parameters = FinalAnswer.model_json_schema()
     parameters.pop("title", None)
     parameters["properties"] = {k: {kk: vv for kk, vv in v.items() if kk != "title"}

@@ -10,6 +10,7 @@ function schema is built from the signature (pydantic) and the Google docstring
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable
@@ -36,6 +37,17 @@ AttachmentId = Annotated[str, _AttachmentMarker()]
 """A string naming an attachment of the current episode ("img0"); a file path on the CLI."""
 
 
+@functools.cache
+def _openai_schema(spec: ToolSpec) -> dict[str, Any]:
+    parameters = spec.arguments.model_json_schema()
+    parameters.pop("title", None)
+    for prop in parameters.get("properties", {}).values():
+        prop.pop("title", None)
+    return {"type": "function",
+            "function": {"name": spec.name, "description": spec.description,
+                         "parameters": parameters}}
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A registered tool: its function, schema model and the names of special parameters."""
@@ -48,14 +60,8 @@ class ToolSpec:
     attachment_params: tuple[str, ...]
 
     def openai_schema(self) -> dict[str, Any]:
-        """The tool in OpenAI function-calling format."""
-        parameters = self.arguments.model_json_schema()
-        parameters.pop("title", None)
-        for prop in parameters.get("properties", {}).values():
-            prop.pop("title", None)
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description,
-                             "parameters": parameters}}
+        """The tool in OpenAI function-calling format (built once and shared: do not modify)."""
+        return _openai_schema(self)
 
     def run(self, arguments: dict[str, Any], context: ToolContext) -> Any:
         """Validate ``arguments`` and call the function; returns JSON-able content.
