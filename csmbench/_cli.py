@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,9 +79,45 @@ def build(
                   f"(preset {manifest.get('preset')}, seed {seed})")
 
 
+import_app = typer.Typer(no_args_is_help=True, help="Import benchmark data as a dataset.")
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("csmbench")
+def import_csmbench_command(
+    source: Annotated[Path, typer.Option("--from", help="A CSMBench download: the Hugging "
+                                         "Face ImageFolder or the converted JSON files.")],
+    out: Annotated[Path, typer.Option(help="Folder to write the dataset into (new or empty).")],
+    task: Annotated[str, typer.Option(help="mcqa, openqa or both.")] = "both",
+    data_root: Annotated[Path | None, typer.Option(
+        help="Where relative figure_path entries of JSON files start (the original "
+             "scripts' --data-root); default the JSON file's folder, then its parents.")
+    ] = None,
+) -> None:
+    """Convert CSMBench (MCQA, OpenQA) into a csmbench dataset; skipped records are listed."""
+    from csmbench.episodes import import_csmbench
+
+    report = import_csmbench(source, out, task=_task_choice(task), data_root=data_root)
+    _print_problems(report.problems)
+    console.print(f"imported {', '.join(f'{n} {t}' for t, n in report.counts.items())} items "
+                  f"into {report.root}; {len(report.problems)} records skipped")
+
+
+def _task_choice(task: str) -> Any:
+    if task not in ("mcqa", "openqa", "both"):
+        raise CSMBenchError(f"--task must be mcqa, openqa or both, got {task!r}")
+    return task
+
+
+def _print_problems(problems: Any) -> None:
+    for problem in problems:
+        console.print(f"[yellow]skipped:[/yellow] {problem}", highlight=False, soft_wrap=True)
+
+
 @app.command("eval")
 def evaluate_command(
-    data: Annotated[Path, typer.Option(help="Dataset folder (from `csmbench build`).")],
+    data: Annotated[Path, typer.Option(help="Dataset folder (from `csmbench build` or "
+                                       "`csmbench import`), or a CSMBench download with --task.")],
     out: Annotated[Path, typer.Option(help="Run folder: episodes.jsonl and summary.json.")],
     agent: Annotated[str, typer.Option(
         help="reference, no-tools, openai:<model>, ...")] = "reference",
@@ -104,30 +141,90 @@ def evaluate_command(
              "the price table.")] = None,
     cache: Annotated[Path | None, typer.Option(
         help="Folder caching model replies; identical calls are answered from it.")] = None,
+    csmbench_task: Annotated[str | None, typer.Option("--task", help=(
+        "CSMBench task: mcqa, openqa or both. --data may then be a CSMBench download, "
+        "imported into OUT/csmbench-<task>/ first."))] = None,
+    judge: Annotated[str | None, typer.Option(
+        help="Judge model for free-text answers (CSMBench OpenQA), e.g. gpt-4o; without it "
+             "they are recorded unscored.")] = None,
+    judge_base_url: Annotated[str | None, typer.Option(
+        help="The judge's API root; default --base-url, else $OPENAI_BASE_URL.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Continue the run in --out: only episodes with no record run.")] = False,
+    retry_errors: Annotated[bool, typer.Option(
+        help="Rerun only the episodes of --out that ended in an infrastructure error.")] = False,
+    episode_timeout: Annotated[float, typer.Option(
+        min=1, help="Seconds one episode may take; then it ends as time_limit.")] = 600.0,
+    max_tokens_per_episode: Annotated[int | None, typer.Option(
+        min=1, help="Model tokens one episode may use; then it ends as token_limit.")] = None,
+    backend: Annotated[str, typer.Option(
+        help="local (asyncio) or ray (episodes as Ray tasks; pip install 'csmbench[ray]').")
+    ] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        help="Ray cluster address, e.g. ray://head:10001; default a local Ray instance.")
+    ] = None,
 ) -> None:
-    """Evaluate an agent; resumes a stopped run in the same --out folder."""
+    """Evaluate an agent; --resume continues a stopped or killed run in the same --out."""
     from csmbench._run import RunConfig, evaluate
     from csmbench.graders import results_table
 
     options = {"base_url": base_url, "temperature": temperature, "seed": seed,
                "max_tokens": max_tokens, "price": _parse_price(price) if price else None,
                "cache_dir": str(cache.resolve()) if cache else None}
+    if backend not in ("local", "ray"):
+        raise CSMBenchError(f"--backend must be 'local' or 'ray', got {backend!r}")
     config = RunConfig(agent=agent, tools=tools, max_steps=max_steps, epochs=epochs,
-                       concurrency=concurrency,
-                       agent_options={k: v for k, v in options.items() if v is not None})
+                       concurrency=concurrency, episode_timeout_s=episode_timeout,
+                       max_tokens_per_episode=max_tokens_per_episode, backend=backend,
+                       ray_address=ray_address,
+                       agent_options={k: v for k, v in options.items() if v is not None},
+                       judge=judge, judge_options=_judge_options(judge_base_url, cache))
+    data, ids = _eval_data(data, out, csmbench_task, [i for i in items.split(",") if i] or None)
     with _progress() as bar:
         task = bar.add_task(agent, total=None, status="")
-        tally = {"correct": 0, "errors": 0}
+        tally = {"correct": 0, "errors": 0, "start": time.perf_counter()}
 
         def advance(record: Any, done: int, total: int) -> None:
             tally["correct"] += record.correct
             tally["errors"] += record.status == "error"
+            rate = done / max(time.perf_counter() - tally["start"], 1e-9)
             bar.update(task, completed=done, total=total,
-                       status=f"acc {tally['correct'] / done:.1%} errors {tally['errors']}")
+                       status=f"{rate:.2f}/s acc {tally['correct'] / done:.1%} "
+                              f"errors {tally['errors']}")
 
-        ids = [i for i in items.split(",") if i] or None
-        summary = asyncio.run(evaluate(data, out, config, item_ids=ids, progress=advance))
+        summary = asyncio.run(evaluate(data, out, config, item_ids=ids, resume=resume,
+                                       retry_errors=retry_errors, progress=advance))
     Console().print(results_table({f"{agent} (tools={tools})": summary}))
+
+
+def _judge_options(base_url: str | None, cache: Path | None) -> dict[str, Any]:
+    options = {"base_url": base_url, "cache_dir": str((cache / "judge").resolve()) if cache else None}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _eval_data(data: Path, out: Path, task: str | None, ids: list[str] | None
+               ) -> tuple[Path, list[str] | None]:
+    """The dataset to evaluate and its item ids: with --task, a CSMBench download is imported
+    into the run folder first (reused on resume), and only that task's items are run."""
+    from csmbench.episodes import CSMBENCH_FAMILIES, MANIFEST, cached_import, load_dataset
+
+    if task is None:
+        return data, ids
+    choice = _task_choice(task)
+    if not (data / MANIFEST).is_file():
+        folder = out / f"csmbench-{choice}"
+        report = cached_import(data, folder, task=choice)
+        if report is not None:
+            _print_problems(report.problems)
+            console.print(f"imported {sum(report.counts.values())} items into {folder}")
+        data = folder
+    families = set(CSMBENCH_FAMILIES.values()) if choice == "both" else {CSMBENCH_FAMILIES[choice]}
+    chosen = [item.id for item in load_dataset(data, verify=False).items
+              if item.family in families and (ids is None or item.id in ids)]
+    if not chosen:
+        raise CSMBenchError(f"{data} has no {choice} items of CSMBench "
+                            f"({', '.join(sorted(families))}){' among --items' if ids else ''}")
+    return data, chosen
 
 
 @app.command()

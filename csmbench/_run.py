@@ -1,9 +1,9 @@
 """Runs: evaluate an agent on a dataset, one JSON line per finished episode, resumable.
 
-Episodes run concurrently under asyncio (tools in worker threads). Each finished episode is
-appended to ``RUN/episodes.jsonl`` and fsynced at once, so a killed run loses nothing that
-finished; running the same command again skips what is recorded and retries episodes that
-ended in an infrastructure error. ``RUN/summary.json`` is rewritten at the end.
+Episodes run concurrently under asyncio (tools in worker threads), or as Ray tasks. Each
+finished episode is appended to ``RUN/episodes.jsonl`` and flushed at once, so a killed run
+loses nothing that finished; ``resume`` runs only what has no record, ``retry_errors`` only
+what ended in an infrastructure error. ``RUN/summary.json`` is rewritten at the end.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -23,7 +23,7 @@ from csmbench.agents import AgentFactory, make_agent_factory
 from csmbench.env import CSMBenchEnv, EpisodeRecord, ToolSetting, resolve_tools
 from csmbench.episodes import Dataset, Item, load_dataset
 from csmbench.errors import CSMBenchError
-from csmbench.graders import summarize
+from csmbench.graders import Judge, JudgeOptions, LLMJudge, summarize
 
 __all__ = ["CONFIG", "EPISODES", "SUMMARY", "RunConfig", "evaluate", "read_records"]
 
@@ -31,6 +31,10 @@ EPISODES = "episodes.jsonl"
 SUMMARY = "summary.json"
 CONFIG = "run.json"
 OUTPUTS = "outputs"
+FSYNC_INTERVAL_S = 0.5
+"""Records are flushed to the OS at once (a killed process loses nothing) and fsynced to
+disk at most this often and at the end (a power cut may lose the last half second)."""
+JUDGE_CACHE = "judge-cache"
 Progress = Callable[[EpisodeRecord, int, int], None]
 BOOKKEEPING_OPTIONS = frozenset({"cache_dir", "price", "max_retries", "timeout_s"})
 """Agent options that do not change answers; a run may be resumed with other values."""
@@ -46,9 +50,20 @@ class RunConfig:
     epochs: int = 1
     concurrency: int = 16
     episode_timeout_s: float = 600.0
+    """Wall time of one episode (agent and tools); past it the episode ends as time_limit."""
+    max_tokens_per_episode: int | None = None
+    """Model tokens (prompt + completion) one episode may use; past it: token_limit."""
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    """Ray cluster address for backend "ray"; None starts a local Ray instance."""
     agent_options: dict[str, Any] = field(default_factory=dict)
     """Options for the agent's builder (``openai``: base_url, temperature, seed, max_tokens,
     price, cache_dir, ...); never an API key, which comes from the environment."""
+    judge: str | None = None
+    """Judge model for free-text answers (CSMBench OpenQA), e.g. "gpt-4o"; None: unscored."""
+    judge_options: dict[str, Any] = field(default_factory=dict)
+    """``csmbench.graders.JudgeOptions`` besides the model: base_url (default the agent's,
+    else $OPENAI_BASE_URL), seed, pass_score, structured, cache_dir (default RUN/judge-cache)."""
 
     def identity(self, dataset: Dataset) -> dict[str, Any]:
         """What must match to resume a run: options that change answers, not bookkeeping."""
@@ -57,7 +72,10 @@ class RunConfig:
         return {"agent": self.agent, "tools": self.tools, "max_steps": self.max_steps,
                 "dataset": str(dataset.root), "dataset_name": dataset.manifest.get("name"),
                 "dataset_seed": dataset.manifest.get("seed"),
-                **({"agent_options": options} if options else {})}
+                **({"agent_options": options} if options else {}),
+                **({"judge": judge.identity()} if (judge := make_judge(self)) else {}),
+                **({"max_tokens_per_episode": self.max_tokens_per_episode}
+                   if self.max_tokens_per_episode is not None else {})}
 
 
 def read_records(run_dir: Path) -> list[EpisodeRecord]:
@@ -98,33 +116,51 @@ def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
 
 
 async def _episode(item: Item, epoch: int, dataset: Dataset, factory: AgentFactory,
-                   config: RunConfig, output_dir: Path) -> EpisodeRecord:
+                   config: RunConfig, output_dir: Path,
+                   judge: Judge | None = None) -> EpisodeRecord:
+    """Run one episode within the run's time and token limits; never raises."""
     start = time.perf_counter()
     env = CSMBenchEnv(dataset, tools=_tool_setting(config.tools), max_steps=config.max_steps,
-                      output_dir=output_dir / f"e{epoch}")
+                      output_dir=output_dir / f"e{epoch}",
+                      judge=judge if judge is not None else make_judge(config, output_dir.parent))
     agent = factory()
+    env.reset(options={"item_id": item.id})
     try:
-        _, info = env.reset(options={"item_id": item.id})
-        done = False
-        while not done:
-            action = await asyncio.wait_for(agent.act(info["observation"]),
-                                            config.episode_timeout_s)
-            _, _, terminated, truncated, info = await asyncio.to_thread(env.step, action)
-            done = terminated or truncated
-        record = env.record
-    except Exception as exc:  # noqa: BLE001 - one episode never ends a run (timeouts included)
-        record = _error_record(env, item, f"{type(exc).__name__}: {exc}")
-    assert record is not None
+        async with asyncio.timeout(config.episode_timeout_s):
+            record = await _drive(env, agent, config)
+    except TimeoutError:
+        record = env.stop("time_limit", f"no answer within {config.episode_timeout_s:g} s")
+    except Exception as exc:  # noqa: BLE001 - one episode never ends a run
+        record = env.stop("error", f"{type(exc).__name__}: {exc}")
     return record.model_copy(update={"epoch": epoch, "agent": config.agent,
                                      "seconds": time.perf_counter() - start,
                                      "usage": getattr(agent, "usage", None)})
 
 
-def _error_record(env: CSMBenchEnv, item: Item, error: str) -> EpisodeRecord:
-    return EpisodeRecord(item_id=item.id, scale=item.scale, family=item.family,
-                         answer_type=item.answer.type, tools_offered=env.tools.names,
-                         status="error", steps=len(getattr(env, "_steps", [])),
-                         trajectory=list(getattr(env, "_steps", [])), error=error)
+async def _drive(env: CSMBenchEnv, agent: Any, config: RunConfig) -> EpisodeRecord:
+    """Alternate agent actions and env steps until the episode ends or a limit is hit."""
+    observation = env.observation
+    while True:
+        action = await agent.act(observation)
+        usage = getattr(agent, "usage", None)
+        limit = config.max_tokens_per_episode
+        if limit is not None and usage is not None and usage.total_tokens > limit:
+            return env.stop("token_limit", f"{usage.total_tokens} tokens used, limit {limit}")
+        _, _, terminated, truncated, info = await asyncio.to_thread(env.step, action)
+        if terminated or truncated:
+            return info["record"]
+        observation = info["observation"]
+
+
+def make_judge(config: RunConfig, run_dir: Path | None = None) -> LLMJudge | None:
+    """The run's judge of free-text answers (None without ``config.judge``); its base URL
+    defaults to the agent's, its cache to ``run_dir/judge-cache``."""
+    if not config.judge:
+        return None
+    options = {"base_url": config.agent_options.get("base_url"),
+               "cache_dir": str(run_dir / JUDGE_CACHE) if run_dir else None,
+               **config.judge_options, "model": config.judge}
+    return LLMJudge(JudgeOptions(**{k: v for k, v in options.items() if v is not None}))
 
 
 def _tool_setting(tools: str) -> ToolSetting:
@@ -132,40 +168,80 @@ def _tool_setting(tools: str) -> ToolSetting:
 
 
 async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfig, *,
-                   item_ids: list[str] | None = None,
+                   item_ids: list[str] | None = None, resume: bool = False,
+                   retry_errors: bool = False,
                    progress: Progress | None = None) -> dict[str, Any]:
-    """Evaluate ``config.agent`` on the dataset into the run folder ``out``; returns the summary."""
+    """Evaluate ``config.agent`` on the dataset into the run folder ``out``; returns the summary.
+
+    Args:
+        data: Dataset folder or loaded dataset.
+        out: Run folder (``episodes.jsonl``, ``summary.json``, ``run.json``, ``outputs/``).
+        config: What to run; a resumed run must have the same identity.
+        item_ids: Only these items.
+        resume: Continue a run in ``out``: run only the (item, epoch) pairs with no record.
+        retry_errors: Rerun only the pairs whose record is an infrastructure error.
+        progress: Called with (record, done, total) after each episode.
+
+    Raises:
+        CSMBenchError: ``out`` holds records and neither ``resume`` nor ``retry_errors`` is
+            set, or it holds a run of another config.
+    """
     dataset = data if isinstance(data, Dataset) else load_dataset(Path(data))
     factory = make_agent_factory(config.agent, **config.agent_options)
     resolve_tools(_tool_setting(config.tools))  # fail early on an unknown tool name
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_config(run_dir, config.identity(dataset))
+    judge = make_judge(config, run_dir)
     _drop_torn_tail(run_dir / EPISODES)
-    finished = {(r.item_id, r.epoch) for r in read_records(run_dir) if r.status != "error"}
     items = [dataset.item(i) for i in item_ids] if item_ids else list(dataset.items)
-    todo = [(item, epoch) for epoch in range(config.epochs) for item in items
-            if (item.id, epoch) not in finished]
+    todo = _todo(items, config.epochs, read_records(run_dir), run_dir, resume, retry_errors)
     semaphore = asyncio.Semaphore(config.concurrency)
     lock = asyncio.Lock()
     total, done = len(todo), 0
 
+    async def one(item: Item, epoch: int) -> EpisodeRecord:
+        if config.backend == "ray":
+            from csmbench._ray import ray_episode
+
+            return EpisodeRecord.model_validate_json(await ray_episode(
+                dataset.root, item.id, epoch, config, run_dir / OUTPUTS))
+        return await _episode(item, epoch, dataset, factory, config, run_dir / OUTPUTS, judge)
+
+    synced = [time.monotonic()]
     with open(run_dir / EPISODES, "a", encoding="utf-8") as sink:  # noqa: ASYNC230 - local append
         async def run_one(item: Item, epoch: int) -> None:
             nonlocal done
             async with semaphore:
-                record = await _episode(item, epoch, dataset, factory, config,
-                                          run_dir / OUTPUTS)
+                record = await one(item, epoch)
             async with lock:
                 sink.write(record.model_dump_json() + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
+                sink.flush()  # in the OS from now on: a killed process loses nothing
+                if time.monotonic() - synced[0] > FSYNC_INTERVAL_S:
+                    os.fsync(sink.fileno())
+                    synced[0] = time.monotonic()
                 done += 1
                 if progress:
                     progress(record, done, total)
 
         await asyncio.gather(*(run_one(item, epoch) for item, epoch in todo))
+        os.fsync(sink.fileno())
     summary = summarize(read_records(run_dir))
     summary["config"] = config.identity(dataset)
     (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def _todo(items: list[Item], epochs: int, records: list[EpisodeRecord], run_dir: Path,
+          resume: bool, retry_errors: bool) -> list[tuple[Item, int]]:
+    """The (item, epoch) pairs to run: all for a new run, the unrecorded ones on resume, the
+    errored ones on retry."""
+    status = {(r.item_id, r.epoch): r.status for r in records}
+    if status and not (resume or retry_errors):
+        raise CSMBenchError(f"{run_dir} already holds {len(status)} recorded episodes; pass "
+                            "--resume to continue that run, --retry-errors to rerun its failed "
+                            "episodes, or choose a new --out folder")
+    pairs = [(item, epoch) for epoch in range(epochs) for item in items]
+    if retry_errors:
+        return [(i, e) for i, e in pairs if status.get((i.id, e)) == "error"]
+    return [(i, e) for i, e in pairs if (i.id, e) not in status]

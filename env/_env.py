@@ -30,7 +30,7 @@ from csmbench.episodes import (
     load_dataset,
 )
 from csmbench.errors import ActionError, DatasetError
-from csmbench.graders import grade_answer
+from csmbench.graders import Judge, grade_answer
 from csmbench.tools import REGISTRY, ToolContext, ToolRegistry
 
 from ._actions import MAX_ACTION_CHARS, parse_action, submit_answer_schema
@@ -73,13 +73,16 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         output_dir: Folder for files tools write (overlays), one subfolder per item; default
             a new temporary folder. Such a file becomes an attachment ("out1", ...) that the
             agent sees and later tool calls may use.
+        judge: Scores free-text answers (``FreeText`` specs, CSMBench OpenQA), e.g. a
+            ``csmbench.graders.LLMJudge``; without one they are recorded unscored.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(self, data: str | os.PathLike[str] | Dataset, tools: ToolSetting = "all",
                  max_steps: int = DEFAULT_MAX_STEPS, render_mode: str | None = None,
-                 output_dir: str | os.PathLike[str] | None = None) -> None:
+                 output_dir: str | os.PathLike[str] | None = None,
+                 judge: Judge | None = None) -> None:
         self.dataset = data if isinstance(data, Dataset) else load_dataset(Path(data))
         if not self.dataset.items:
             raise DatasetError(f"dataset {self.dataset.root} has no items")
@@ -89,9 +92,12 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         self.max_steps = max_steps
         self.render_mode = render_mode
         self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.judge = judge
         self.observation_space = spaces.Text(max_length=MAX_OBSERVATION_CHARS, charset=_CHARSET)
         self.action_space = spaces.Text(max_length=MAX_ACTION_CHARS, charset=_CHARSET)
-        self._schemas = [*self.tools.openai_schemas(), submit_answer_schema()]
+        # a private copy: agents may edit what they are given, the shared schemas stay intact
+        self._schemas = json.loads(json.dumps([*self.tools.openai_schemas(),
+                                               submit_answer_schema()]))
         self._item: Item | None = None
         self._observation: Observation | None = None
         self.record: EpisodeRecord | None = None
@@ -134,6 +140,25 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         self._steps.append(Step(index=index, calls=parsed, results=results))
         return self._after(self._observe("tool_results", results=results))
 
+    @property
+    def observation(self) -> Observation:
+        """The last observation (after ``reset`` or ``step``)."""
+        if self._observation is None:
+            raise gymnasium.error.ResetNeeded("call reset() first")
+        return self._observation
+
+    def stop(self, status: Literal["time_limit", "token_limit", "error"], reason: str
+             ) -> EpisodeRecord:
+        """End the episode early (a runner's limit or an error); the record keeps the steps so far."""
+        if self._item is None:
+            raise gymnasium.error.ResetNeeded("call reset() before stop()")
+        if not self._done:
+            self._finish(status)
+            assert self.record is not None
+            self.record = self.record.model_copy(update={"error": reason})
+        assert self.record is not None
+        return self.record
+
     def render(self) -> str | None:
         if self.render_mode == "ansi" and self._observation is not None:
             return self._observation.model_dump_json(indent=2)
@@ -169,7 +194,8 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
 
     def _answer(self, answer: FinalAnswer, index: int) -> tuple[str, float, bool, bool, dict]:
         assert self._item is not None
-        score = EpisodeScore(answer=grade_answer(self._item.answer, answer))
+        score = EpisodeScore(answer=grade_answer(self._item.answer, answer, judge=self.judge,
+                                                 question=self._item.question))
         self._steps.append(Step(index=index, answer=answer))
         self._finish("answered", answer=answer, score=score)
         obs, info = self._emit(self._observe("done"))

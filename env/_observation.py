@@ -10,7 +10,9 @@ from csmbench.episodes import EpisodeScore, FinalAnswer, ToolCall, ToolResult
 
 __all__ = ["AttachmentInfo", "EpisodeRecord", "Observation", "Status", "Step", "Usage"]
 
-Status = Literal["answered", "step_limit", "error"]
+Status = Literal["answered", "step_limit", "time_limit", "token_limit", "error"]
+"""How an episode ended: an answer, a budget of the env or the runner ran out, or an
+infrastructure error (the model API still failing after retries, an agent crash)."""
 
 
 class AttachmentInfo(BaseModel):

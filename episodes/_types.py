@@ -19,6 +19,7 @@ __all__ = [
     "EpisodeScore",
     "FinalAnswer",
     "Formula",
+    "FreeText",
     "Item",
     "Milestone",
     "NumberSet",
@@ -125,7 +126,21 @@ class NumberSet(_Frozen):
         return values
 
 
-AnswerSpec = Annotated[Numeric | Choice | Formula | NumberSet, Field(discriminator="type")]
+class FreeText(_Frozen):
+    """A free-text answer judged against a reference text (CSMBench OpenQA) by an LLM judge.
+
+    ``reference`` is what a right answer says (the paper's paragraph about the figure);
+    ``rubric``, when not empty, is appended to the judge's prompt (CSMBench items leave it
+    empty, so the judge sees the original prompt).
+    """
+
+    type: Literal["free_text"] = "free_text"
+    reference: str = Field(min_length=1)
+    rubric: str = ""
+
+
+AnswerSpec = Annotated[Numeric | Choice | Formula | NumberSet | FreeText,
+                       Field(discriminator="type")]
 
 
 class ToolCall(_Frozen):

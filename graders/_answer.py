@@ -1,40 +1,86 @@
 """Answer graders: numbers with units (pint) and multiple choice (formulas and number sets:
-``_structured``).
+``_structured``; free text: ``_judge``).
 
 A numeric answer is taken from ``FinalAnswer.value``/``unit`` when given, else parsed from its
 text ("about 5.9 nm/px", "Answer: 0.5 µm"). A bare number is read in the item's unit. An answer
 that holds no usable number is *unparseable*, its own outcome, never silently a guess.
+
+An option letter is read from ``FinalAnswer.choice`` or from the text in two tiers: explicit
+statements first ("Answer: C", "The correct caption is C.", "I choose C", a line holding only
+the letter: "C", "C.", "(C)", "**C**"), then mere mentions ("(C)", "**C**", "option C", a line
+opening with "C."). The first tier that names any option decides; naming two different options
+there makes the answer unparseable. The letter itself must be upper case, except in a reply
+that is only the letter, so articles ("a", "A TEM image") are not read as options.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 import pint
 
-from csmbench.episodes import AnswerSpec, Choice, FinalAnswer, Formula, NumberSet, Numeric, Score
+from csmbench.episodes import (
+    AnswerSpec,
+    Choice,
+    FinalAnswer,
+    Formula,
+    FreeText,
+    NumberSet,
+    Numeric,
+    Score,
+)
 from csmbench.units import parse_quantity, parse_unit
+
+if TYPE_CHECKING:
+    from ._judge import Judge
 
 __all__ = [
     "UNPARSEABLE",
+    "UNSCORED",
     "grade_answer",
     "grade_choice",
     "grade_numeric",
+    "original_choice",
     "read_choice",
     "read_numeric",
 ]
 
 UNPARSEABLE = "unparseable"
+UNSCORED = "unscored"
+"""Outcome of a free-text answer no judge scored (no judge given, or its verdict unreadable)."""
+ORIGINAL_LETTERS = "ABCD"
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)?|\.\d+)(?:\s*[eE][-+]?\d+|\s*[x×]\s*10\^?[-+]?\d+)?"
 _UNIT = r"(?:[A-Za-zµμÅ°%/^·*\-\d²³⁻¹]+(?:\s*(?:/|per)\s*[A-Za-zµμÅ²³⁻¹^\d]+)?)?"
 _QUANTITY = re.compile(rf"({_NUMBER})\s*({_UNIT})")
-_LETTER = re.compile(r"(?:answer|option|choice|caption)\s*(?:is|:)?\s*[\(\*\s]*([A-Z])\b"
-                     r"|^\s*[\(\*]*([A-Z])[\)\.\*:]*\s*$|\(([A-Z])\)|\*\*([A-Z])\*\*", re.IGNORECASE | re.MULTILINE)
+_NOT_WORD = r"(?![A-Za-z0-9])"
+_STATED = [  # explicit statements of the chosen letter (tier 1)
+    (rf"(?i:\b(?:answer|caption|option|choice|letter|match)\b)[^\w\n]*"
+     rf"(?:(?i:is|would\s+be|should\s+be|must\s+be)\b|[:=])[^\w\n]*(?P<L>[A-Z]){_NOT_WORD}"),
+    (rf"(?i:\b(?:choose|chose|select|pick|go\s+with)\b)[^\w\n]*"
+     rf"(?:(?i:option|caption|choice|letter)[^\w\n]*)?(?P<L>[A-Z]){_NOT_WORD}"),
+    r"^[^\w\n]*(?P<L>[A-Za-z])[^\w\n]*$",
+    r"(?i:\bis|['’]s)[^\S\n]+[(\[*\"']*(?P<L>[A-Z])[)\]*\"']*(?=[.!;,]|[^\S\n]*$)",
+]
+_MENTIONED = [  # weaker mentions, used when nothing is stated (tier 2)
+    r"\((?P<L>[A-Z])\)", r"\*\*(?P<L>[A-Z])\*\*",
+    rf"(?i:\b(?:option|caption|choice)\b)[^\S\n]+(?P<L>[A-Z]){_NOT_WORD}",
+    r"^[^\S\n]*(?P<L>[A-Z])[.):](?:\s|$)",
+]
+_TIERS = [[re.compile(p, re.MULTILINE) for p in tier] for tier in (_STATED, _MENTIONED)]
 
 
-def grade_answer(spec: AnswerSpec, answer: FinalAnswer) -> Score:
-    """Grade ``answer`` against the item's answer spec."""
+def grade_answer(spec: AnswerSpec, answer: FinalAnswer, *, judge: Judge | None = None,
+                 question: str = "") -> Score:
+    """Grade ``answer`` against the item's answer spec.
+
+    Args:
+        spec: The item's answer spec.
+        answer: The agent's final answer.
+        judge: Scores free-text answers; without one they are recorded unscored.
+        question: The item's question, which the judge sees.
+    """
     from ._structured import grade_formula, grade_number_set
 
     if isinstance(spec, Numeric):
@@ -43,7 +89,19 @@ def grade_answer(spec: AnswerSpec, answer: FinalAnswer) -> Score:
         return grade_formula(spec, answer)
     if isinstance(spec, NumberSet):
         return grade_number_set(spec, answer)
+    if isinstance(spec, FreeText):
+        return grade_free_text(spec, answer, judge, question)
     return grade_choice(spec, answer)
+
+
+def grade_free_text(spec: FreeText, answer: FinalAnswer, judge: Judge | None,
+                    question: str) -> Score:
+    """The judge's score of a free-text answer, or an unscored Score when there is no judge."""
+    if judge is None:
+        return Score(value=0.0, correct=False, metadata={"outcome": UNSCORED},
+                     explanation="free-text answer not scored: no judge was given (pass "
+                                 "judge= to CSMBenchEnv, or --judge MODEL to csmbench eval)")
+    return judge.score(question, spec.reference, answer.text, rubric=spec.rubric)
 
 
 def read_numeric(answer: FinalAnswer, expected_unit: str) -> pint.Quantity | None:
@@ -118,22 +176,56 @@ def grade_numeric(spec: Numeric, answer: FinalAnswer) -> Score:
 
 
 def read_choice(answer: FinalAnswer, options: list[str]) -> str | None:
-    """The option letter the answer names, or None when it names none or several."""
+    """The option letter the answer names, or None when it names none or several.
+
+    Example:
+        >>> read_choice(FinalAnswer(text="The correct caption is C."), ["A", "B", "C", "D"])
+        'C'
+        >>> read_choice(FinalAnswer(text="A or B"), ["A", "B", "C", "D"]) is None
+        True
+    """
     if answer.choice is not None:
         letter = answer.choice.strip().strip("().*").upper()
         return letter if letter in options else None
-    found = {next(g for g in match.groups() if g).upper() for match in _LETTER.finditer(answer.text)}
-    found &= set(options)
-    return found.pop() if len(found) == 1 else None
+    text = answer.text.strip()
+    for tier in _TIERS:
+        found = {m["L"].upper() for pattern in tier for m in pattern.finditer(text)}
+        found &= set(options)
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None
+
+
+def original_choice(text: str) -> str:
+    """The letter CSMBench's original ``mcqa_generate.py`` reads from a reply.
+
+    Its rule: the first character of the stripped reply that is one of A-D in either case,
+    upper-cased; failing that the reply's first character, upper-cased, or "?" for an empty
+    reply. So "Answer: C" reads as "A".
+
+    Example:
+        >>> original_choice("Answer: C")
+        'A'
+    """
+    text = text.strip()
+    letter = next((ch.upper() for ch in text if ch.upper() in ORIGINAL_LETTERS), None)
+    return letter or (text[:1].upper() if text else "?")
 
 
 def grade_choice(spec: Choice, answer: FinalAnswer) -> Score:
-    """Right when the answer names exactly the correct option."""
+    """Right when the answer names exactly the correct option.
+
+    The metadata also holds ``original_choice`` and ``original_correct``: what CSMBench's
+    original script would have read from the answer's text (see :func:`original_choice`).
+    """
+    original = original_choice(answer.text or answer.choice or "")
+    parity = {"original_choice": original, "original_correct": original == spec.correct}
     letter = read_choice(answer, sorted(spec.options))
     if letter is None:
-        return Score(value=0.0, correct=False, metadata={"outcome": UNPARSEABLE},
+        return Score(value=0.0, correct=False, metadata={"outcome": UNPARSEABLE, **parity},
                      explanation="no single option letter found in the answer")
     correct = letter == spec.correct
     return Score(value=float(correct), correct=correct,
                  explanation=f"chose {letter}, correct is {spec.correct}",
-                 metadata={"outcome": "correct" if correct else "wrong", "answered": letter})
+                 metadata={"outcome": "correct" if correct else "wrong", "answered": letter,
+                           **parity})

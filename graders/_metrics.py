@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from csmbench.env import EpisodeRecord
 
-from ._answer import UNPARSEABLE
+from ._answer import UNPARSEABLE, UNSCORED
 
 __all__ = ["outcome", "pass_at_k", "pass_hat_k", "summarize"]
 
-OUTCOMES = ("correct", "wrong", UNPARSEABLE, "step_limit", "error")
+OUTCOMES = ("correct", "wrong", UNPARSEABLE, UNSCORED, "step_limit", "time_limit",
+            "token_limit", "error")
 
 
 def outcome(record: EpisodeRecord) -> str:
-    """correct, wrong, unparseable, step_limit (no answer in budget) or error (infrastructure)."""
+    """correct, wrong, unparseable, a limit (step, time, token: no answer within the budget)
+    or error (infrastructure)."""
     if record.status != "answered" or record.score is None:
-        return "error" if record.status == "error" else "step_limit"
+        return record.status if record.status != "answered" else "error"
     return str(record.score.answer.metadata.get("outcome", "correct" if record.correct else "wrong"))
 
 
@@ -41,7 +43,23 @@ def _accuracy(records: list[EpisodeRecord]) -> dict[str, Any]:
     n = len(records)
     correct = sum(record.correct for record in records)
     mean = sum(r.score.answer.value if r.score else 0.0 for r in records) / n if n else 0.0
-    return {"accuracy": correct / n if n else 0.0, "n": n, "correct": correct, "mean_score": mean}
+    return {"accuracy": correct / n if n else 0.0, "n": n, "correct": correct, "mean_score": mean,
+            **_judge_scores(records)}
+
+
+def _judge_scores(records: list[EpisodeRecord]) -> dict[str, Any]:
+    """For groups with free-text answers: the mean judge score (0-10) over the judged ones,
+    how many were judged, and the mean of the original script's readings of the same verdicts
+    (over the verdicts it could read, as the original averages)."""
+    if not any(r.answer_type == "free_text" for r in records):
+        return {}
+    grades = [r.score.answer.metadata for r in records
+              if r.answer_type == "free_text" and r.score is not None]
+    scores = [m["judge_score"] for m in grades if m.get("judge_score") is not None]
+    originals = [m["original_score"] for m in grades if m.get("original_score") is not None]
+    return {"mean_judge_score": sum(scores) / len(scores) if scores else None,
+            "judged": len(scores),
+            "mean_original_score": sum(originals) / len(originals) if originals else None}
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

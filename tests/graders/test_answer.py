@@ -69,3 +69,28 @@ def test_choice_unparseable(text: str) -> None:
 def test_choice_field() -> None:
     assert not grade_choice(CHOICE, FinalAnswer(choice="B")).correct
     assert grade_choice(CHOICE, FinalAnswer(choice="c")).correct
+
+
+@pytest.mark.parametrize(("text", "ours", "original"), [
+    ("Answer: C", "C", "A"), ("(C)", "C", "C"), ("**C**", "C", "C"), ("C.", "C", "C"),
+    ("c", "C", "C"), ("The correct caption is C.", "C", "C"), ("**Answer:** D", "D", "A"),
+    ("I think it's B.", "B", "B"), ("The answer is C. Option A shows AFM, not TEM.", "C", "A"),
+    ("C\n\nOption B mentions SEM, which is wrong.", "C", "C"),
+    ("B) TEM images of ZrB2 nanoparticle", "B", "B"),
+    ("(C) or (D)", None, "C"), ("A or B", None, "A"), ("C and D", None, "C"),
+    ("A TEM image of grains.", None, "A"), ("no idea", None, "D"), ("", None, "?"),
+    ("It is fine", None, "I"),
+], ids=["answer-colon", "parens", "bold", "letter-dot", "lower-bare", "sentence",
+        "bold-label", "its", "stated-beats-mentioned", "bare-line-beats-mention",
+        "option-line", "two-parens", "two-letters", "two-bare", "article", "none", "empty",
+        "no-letter-first-char"])
+def test_letter_reading_and_the_original_reading(text: str, ours: str | None,
+                                                 original: str) -> None:
+    # original: first character of the stripped reply that is A-D in either case, else
+    # the reply's first character, else "?" (mcqa_generate.py of the CSMBench repository)
+    score = grade_choice(CHOICE, FinalAnswer(text=text))
+    assert score.metadata.get("answered") == ours
+    assert score.metadata["outcome"] == (UNPARSEABLE if ours is None else
+                                         "correct" if ours == "C" else "wrong")
+    assert score.metadata["original_choice"] == original
+    assert score.metadata["original_correct"] is (original == "C")
