@@ -27,6 +27,7 @@ from ._langgraph_model import ReplyCache, chat_model, history_message, reply_par
 from ._openai import ModelCallError, OpenAIAgentFactory, OpenAIOptions, _redact, to_action
 from ._openai_messages import (
     error_messages,
+    offered_tools,
     output_image_messages,
     question_messages,
     tool_messages,
@@ -152,7 +153,7 @@ class LangGraphAgent:
             self.config = {"configurable": {"thread_id": f"episode-{next(self._threads)}"}}
             start: dict[str, Any] | Command = {
                 "messages": convert_to_messages(question_messages(observation)),
-                "tools": observation.tools, "action": None, "pending": [], "problems": {}}
+                "tools": offered_tools(observation), "action": None, "pending": [], "problems": {}}
         elif observation.kind == "done" or not self._paused:
             raise CSMBenchError(f"episode {observation.item_id} is over; there is nothing to do")
         else:

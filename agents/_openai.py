@@ -38,6 +38,7 @@ from ._openai_messages import (
     Message,
     assistant_message,
     error_messages,
+    offered_tools,
     output_image_messages,
     question_messages,
     tool_messages,
@@ -179,7 +180,7 @@ class OpenAIAgent:
         """Add what the observation says to the conversation."""
         if observation.kind == "question":
             self.messages = question_messages(observation)
-            self._tools = observation.tools
+            self._tools = offered_tools(observation)
         elif observation.kind == "tool_results":
             self.messages += tool_messages(self._pending, observation.tool_results)
             self.messages += output_image_messages(observation)

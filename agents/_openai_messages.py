@@ -25,7 +25,8 @@ from csmbench.episodes import ToolResult
 from csmbench.tools import load_image
 
 __all__ = ["EMPTY_REPLY", "SYSTEM_PROMPT", "assistant_message", "attachment_listing",
-           "error_messages", "image_data_url", "output_image_messages", "question_messages",
+           "error_messages", "image_data_url", "offered_tools", "output_image_messages",
+           "parity_mode", "question_messages",
            "tool_messages"]
 
 Message = dict[str, Any]
@@ -53,13 +54,34 @@ _CONVERTED_SUFFIXES = {".tif", ".tiff", ".bmp"}
 _PILLOW_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
 
 
+PARITY_FAMILIES = ("csmbench.mcqa", "csmbench.openqa")
+"""Real CSMBench families: without measurement tools they are asked exactly as the original
+scripts ask (one user message, the prompt then the figure; no system message, no tools)."""
+
+
+def parity_mode(observation: Observation) -> bool:
+    """True for a real CSMBench item offered no measurement tools (prompt parity)."""
+    return observation.family in PARITY_FAMILIES and all(
+        tool["function"]["name"] == SUBMIT_ANSWER for tool in observation.tools)
+
+
+def offered_tools(observation: Observation) -> list[dict[str, Any]]:
+    """The tool schemas to send: none in prompt-parity mode, else the observation's."""
+    return [] if parity_mode(observation) else observation.tools
+
+
 def question_messages(observation: Observation) -> list[Message]:
-    """The system and user messages that open an episode."""
+    """The system and user messages that open an episode (only the user message, the
+    original prompt and the figure, in prompt-parity mode)."""
+    if parity_mode(observation):
+        parts: list[dict[str, Any]] = [{"type": "text", "text": observation.question}]
+        parts += [_image_parts(a)[1] for a in observation.attachments if _shown(a)]
+        return [{"role": "user", "content": parts}]
     system = SYSTEM_PROMPT.format(steps=observation.steps_left)
     if all(tool["function"]["name"] == SUBMIT_ANSWER for tool in observation.tools):
         system += NO_TOOLS_NOTE
     text = f"{observation.question}\n\n{attachment_listing(observation.attachments)}"
-    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    parts = [{"type": "text", "text": text}]
     for attachment in observation.attachments:
         if _shown(attachment):
             parts += _image_parts(attachment)

@@ -79,8 +79,15 @@ def test_mcqa_accuracy_per_scale_is_what_the_replies_imply(data: Path, tmp_path:
     assert summary["overall"]["accuracy"] == 0.75 and summary["overall"]["n"] == 4
     assert summary["outcomes"]["unparseable"] == 1
     assert sum(r.score.answer.metadata["original_correct"] for r in records.values()) == 1
-    first = server.completions()[0]["messages"][-1]["content"]
-    assert first[0]["text"].startswith("You are given an image and four candidate captions.")
+    # prompt parity: one user message, the original prompt then the figure; no tools
+    for body in server.completions():
+        (message,) = body["messages"]
+        assert message["role"] == "user" and "tools" not in body
+        text, image = message["content"]
+        assert text["text"].startswith("You are given an image and four candidate captions.")
+        assert text["text"].endswith("IMPORTANT: Return only the letter (A, B, C, or D). "
+                                     "No explanation.")
+        assert image["image_url"]["url"].startswith("data:image/")
 
 
 def test_openqa_mean_judge_score_per_scale(data: Path, tmp_path: Path) -> None:
