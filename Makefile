@@ -33,7 +33,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_crystal_db.py
 	$(BIN)/python benchmarks/bench_find_peaks.py
 	$(BIN)/python benchmarks/bench_identify_phase.py
-	$(BIN)/python benchmarks/bench_diffraction_episodes.py
+	$(BIN)/python benchmarks/bench_episodes.py --preset diffraction
+	$(BIN)/python benchmarks/bench_episodes.py --preset grains
+	$(BIN)/python benchmarks/bench_grain_size.py
+	$(BIN)/python benchmarks/bench_runner.py
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

@@ -37,11 +37,11 @@ def _pixel_size_nm(observation: Observation, image: str) -> Solve:
     return content((yield call("calibrate_scale_bar", image=image)))["nm_per_pixel"]
 
 
-def _grains(observation: Observation, method: str = "intercept") -> Solve:
+def _grains(observation: Observation, method: str = "intercept", **options) -> Solve:
     image = _image(observation)
     nm_per_pixel = yield from _pixel_size_nm(observation, image)
     return content((yield call("estimate_grain_size", image=image, nm_per_pixel=nm_per_pixel,
-                               method=method)))
+                               method=method, **options)))
 
 
 @solver("grains.mean_intercept")
@@ -65,7 +65,7 @@ def solve_grains_per_mm2(observation: Observation) -> Solve:
 
 @solver("grains.phase_fraction")
 def solve_phase_fraction(observation: Observation) -> Solve:
-    darker = (yield from _grains(observation))["phase_fraction"]
+    darker = (yield from _grains(observation, two_phase=True))["phase_fraction"]
     if darker is None:
         raise ToolFailed("estimate_grain_size found one phase only")
     value = darker if "darker phase" in observation.question else 1.0 - darker

@@ -1,15 +1,9 @@
-"""Grain size of a metallographic micrograph (ASTM E112 / E1382): intercepts, N_A, G.
+"""Grain size of a metallographic micrograph (ASTM E112 / E1382): the tool and its record.
 
-The micrograph is segmented into grains (``_grain_segment``); the label image is then
-measured the E112 way:
-
-- intercept: test lines along every row, column and both diagonals (0°, 90°, 45°, 135°);
-  a line with k boundary crossings intercepts k - 1 whole grains plus its two end segments
-  (counted ½ each), N = k; the mean lineal intercept is ℓ = L_total / N_total;
-- planimetric (Jeffries, rectangle): N = N_inside + ½ N_intercepted + 1 (the four corner
-  grains count ¼ each), N_A = N / A;
-- G from E112: intercept G = -6.643856 log10(ℓ / mm) - 3.288, planimetric
-  G = 3.321928 log10(N_A · mm²) - 2.954.
+The micrograph is segmented into grains (``_grain_segment``, ``_grain_merge``); the label
+image is then measured the E112 way (``_grain_measure``): the mean lineal intercept from
+test lines at 0°, 45°, 90° and 135°, the Jeffries planimetric count, G by either method,
+grain shapes and the area share of a darker second phase.
 """
 
 from __future__ import annotations
@@ -26,6 +20,16 @@ from pydantic import BaseModel, ConfigDict
 from csmbench.errors import ToolError
 
 from ._context import ToolContext
+from ._grain_measure import (
+    astm_g_intercept,
+    astm_g_planimetric,
+    find_databar,
+    intercept_counts,
+    jeffries_count,
+    mean_intercept_px,
+    phase_fraction,
+    shape_stats,
+)
 from ._grain_segment import BoundaryMode, Segmentation, segment_grains
 from ._image_io import LoadedImage, load_image, to_gray
 from ._registry import AttachmentId, tool
@@ -43,21 +47,7 @@ E112_MIN_COUNT = 50
 """E112 asks for at least 50 grains (or intercepts) per field for a sound estimate."""
 MIN_MEAN_INTERCEPT_PX = 3.0
 """A mean intercept below this is pixel noise, not grains, px."""
-PHASE_SEPARATION, MIN_PHASE_CONTRAST, MIN_PHASE_FRACTION = 4.0, 0.1, 0.05
-"""Two phases: grain gray levels split with Ashman's D >= 4, means >= 0.1 apart (of full
-scale 1), each phase >= 5 % of the area."""
-PHASE_MARGIN_PX = 2
-"""Pixels whose neighbours this far away (in x or y) lie in another grain are left out of a
-grain's mean gray level, px."""
-DATABAR_ROW_FRACTION, DATABAR_LINE_FRACTION = 0.5, 0.9
-"""A databar row has >= 50 % of its pixels exactly at the strip's 8-bit background gray (a
-specimen row, with its noise, a few per cent); a frame line >= 90 % at one gray."""
-DATABAR_MAX_GAP_ROWS, DATABAR_MAX_SHARE = 6, 0.35
-"""Rows of other content tolerated inside a databar; its largest share of the height."""
 OVERLAY_RED = (255, 0, 0)
-DIRECTIONS = ((0, 1, 1.0, "0"), (1, 1, math.sqrt(2.0), "45"), (1, 0, 1.0, "90"),
-              (1, -1, math.sqrt(2.0), "135"))
-"""Test-line directions: (row step, column step, step length px, angle in degrees)."""
 
 
 class GrainSizeResult(BaseModel):
@@ -67,7 +57,7 @@ class GrainSizeResult(BaseModel):
         method: "intercept" or "planimetric": which measure gives the G number.
         boundaries: The boundary contrast segmented: "dark", "bright" or "contrast".
         astm_grain_size_number: ASTM E112 G from the chosen method.
-        mean_intercept_um: Mean lineal intercept ℓ over the four directions, µm.
+        mean_intercept_um: Mean lineal intercept ℓ = 1 / mean(P_L) of the four directions, µm.
         intercept_by_direction_um: ℓ along 0°, 45°, 90°, 135° (None: no crossing), µm.
         grains_per_mm2: Jeffries N_A (edge grains ½, corner grains ¼), grains per mm².
         n_grains: Grains in the analysed area, edge grains included.
@@ -106,152 +96,7 @@ class GrainSizeResult(BaseModel):
     notes: list[str] = []
 
 
-# --- E112 arithmetic ---------------------------------------------------------------------------
-
-
-def astm_g_intercept(mean_intercept_mm: float) -> float:
-    """ASTM E112 grain size number from the mean lineal intercept ℓ in mm.
-
-    Example:
-        >>> round(astm_g_intercept(0.0400), 2)  # E112: G = 6 at ℓ = 40.0 µm
-        6.0
-    """
-    return -6.643856 * math.log10(mean_intercept_mm) - 3.288
-
-
-def astm_g_planimetric(grains_per_mm2: float) -> float:
-    """ASTM E112 grain size number from the grains per mm² N_A.
-
-    Example:
-        >>> round(astm_g_planimetric(496.0), 2)  # E112: G = 6 at 496 grains/mm²
-        6.0
-    """
-    return 3.321928 * math.log10(grains_per_mm2) - 2.954
-
-
-def intercept_counts(labels: np.ndarray) -> dict[str, tuple[float, int]]:
-    """``{"0": (length_px, crossings), "45": ..., "90": ..., "135": ...}`` of a label image.
-
-    Every row, column and diagonal is a test line; label 0 (excluded pixels) interrupts it.
-    """
-    counts = {}
-    h, w = labels.shape
-    for dy, dx, step, name in DIRECTIONS:
-        p = labels[dy:, max(dx, 0):w + min(dx, 0)]
-        q = labels[:h - dy, max(-dx, 0):w - max(dx, 0)]
-        valid = (p > 0) & (q > 0)
-        counts[name] = (float(np.count_nonzero(valid)) * step,
-                        int(np.count_nonzero(valid & (p != q))))
-    return counts
-
-
-def jeffries_count(labels: np.ndarray) -> float:
-    """E112 planimetric count N of a rectangle of labels: inside + ½ edge + ¼ per corner grain.
-
-    Example:
-        >>> yy, xx = np.indices((8, 8))
-        >>> squares = (yy + 2) // 4 * 3 + (xx + 2) // 4 + 1  # 4 px squares cut by the frame
-        >>> float(jeffries_count(squares) / squares.size)  # N_A = 1 / 16 per px²
-        0.0625
-    """
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    corners = np.unique([labels[0, 0], labels[0, -1], labels[-1, 0], labels[-1, -1]])
-    inside = np.count_nonzero(np.bincount(labels.ravel())[1:]) - edge.size
-    intercepted = np.setdiff1d(edge, corners).size
-    return inside + 0.5 * intercepted + 0.25 * 4
-
-
-def find_databar(gray: np.ndarray) -> int:
-    """Height of an instrument strip (databar) at the bottom of an image, px (0 if none).
-
-    The strip's background is the commonest 8-bit gray of the bottom rows; strip rows have at
-    least ``DATABAR_ROW_FRACTION`` of their pixels exactly at it (text, a scale bar, frame
-    and separator lines allowed); the strip ends where, going up, that stops for good, plus
-    any flat frame line above it.
-
-    Example:
-        >>> image = np.random.default_rng(0).uniform(0.3, 0.9, (100, 80))
-        >>> image[80:] = 0.0; image[85:90, 10:50] = 1.0  # a black strip with a white bar
-        >>> find_databar(image)
-        20
-    """
-    height = gray.shape[0]
-    start = max(int(height * (1 - DATABAR_MAX_SHARE)) - 2, 0)  # rows above cannot be a strip
-    levels = np.round(gray[start:] * 255).astype(np.int64)
-    background = np.bincount(levels[-max(4, height // 20):].ravel(), minlength=256).argmax()
-    fraction = (levels == background).mean(axis=1)
-    top, gap = levels.shape[0], 0
-    for row in range(levels.shape[0] - 1, -1, -1):
-        top, gap = (row, 0) if fraction[row] >= DATABAR_ROW_FRACTION else (top, gap + 1)
-        if gap > DATABAR_MAX_GAP_ROWS:
-            break
-    while 0 < top < levels.shape[0] and (np.bincount(levels[top - 1]).max()
-                                         >= DATABAR_LINE_FRACTION * levels.shape[1]):
-        top -= 1  # the strip's flat frame line
-    rows = levels.shape[0] - top
-    return rows if 2 <= rows <= DATABAR_MAX_SHARE * height else 0
-
-
-# --- grain shapes ------------------------------------------------------------------------------
-
-
-def _shape_stats(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per label 1..n: area (px), aspect ratio (>= 1, from second moments), touches the edge."""
-    n = int(labels.max())
-    flat = labels.ravel()
-    yy, xx = np.indices(labels.shape, dtype=np.float64)
-    area = np.bincount(flat, minlength=n + 1).astype(np.float64)
-    safe = np.maximum(area, 1.0)
-
-    def mean(values: np.ndarray) -> np.ndarray:
-        return np.bincount(flat, weights=values.ravel(), minlength=n + 1) / safe
-
-    my, mx = mean(yy), mean(xx)
-    cyy = mean(yy * yy) - my**2 + 1 / 12
-    cxx = mean(xx * xx) - mx**2 + 1 / 12
-    cxy = mean(yy * xx) - my * mx
-    half_trace, root = (cyy + cxx) / 2, np.sqrt(((cyy - cxx) / 2) ** 2 + cxy**2)
-    aspect = np.sqrt((half_trace + root) / np.maximum(half_trace - root, 1e-12))
-    edge = np.zeros(n + 1, bool)
-    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
-    return area[1:], aspect[1:], edge[1:]
-
-
-def _phase_fraction(gray: np.ndarray, labels: np.ndarray) -> float | None:
-    """Area share of the darker grain population when the grains' gray levels split in two.
-
-    The area-weighted grain means are split by Otsu's criterion; the split counts as two
-    phases when Ashman's D of the two groups exceeds ``PHASE_SEPARATION`` and each holds at
-    least ``MIN_PHASE_FRACTION`` of the area.
-    """
-    m = PHASE_MARGIN_PX
-    core = labels[m:-m, m:-m]
-    same = ((core == labels[:-2 * m, m:-m]) & (core == labels[2 * m:, m:-m])
-            & (core == labels[m:-m, :-2 * m]) & (core == labels[m:-m, 2 * m:]))
-    inner = np.zeros_like(labels)
-    inner[m:-m, m:-m] = np.where(same, core, 0)
-    n = int(labels.max()) + 1
-    inside = np.bincount(inner.ravel(), minlength=n)[1:]
-    present = inside > 0
-    level = np.bincount(inner.ravel(), weights=gray.ravel(), minlength=n)[1:][present]
-    level = level / inside[present]
-    area = np.bincount(labels.ravel(), minlength=n)[1:][present].astype(np.float64)
-    if level.size < 4:
-        return None
-    order = np.argsort(level)
-    w, x = area[order], level[order]
-    w0, s0 = np.cumsum(w)[:-1], np.cumsum(w * x)[:-1]
-    w1, s1 = w.sum() - w0, (w * x).sum() - s0
-    split = int(np.argmax(w0 * w1 * (s0 / w0 - s1 / w1) ** 2)) + 1
-    groups = (slice(0, split), slice(split, None))
-    means = [np.average(x[g], weights=w[g]) for g in groups]
-    variances = [np.average((x[g] - m) ** 2, weights=w[g]) for g, m in zip(groups, means)]
-    separation = math.sqrt(2.0) * abs(means[1] - means[0]) / max(math.sqrt(sum(variances)), 1e-6)
-    fraction = float(w[:split].sum() / w.sum())
-    if (separation < PHASE_SEPARATION or abs(means[1] - means[0]) < MIN_PHASE_CONTRAST
-            or min(fraction, 1 - fraction) < MIN_PHASE_FRACTION):
-        return None
-    return round(fraction, 4)
+# --- the measurement ---------------------------------------------------------------------------
 
 
 def _boundary_pixels(labels: np.ndarray) -> np.ndarray:
@@ -262,9 +107,6 @@ def _boundary_pixels(labels: np.ndarray) -> np.ndarray:
     return boundary
 
 
-# --- the measurement ---------------------------------------------------------------------------
-
-
 def estimate_grain_size(
     image: str | os.PathLike | np.ndarray | LoadedImage,
     nm_per_pixel: float,
@@ -273,6 +115,7 @@ def estimate_grain_size(
     boundaries: BoundaryMode = "auto",
     crop_bottom_px: int | None = None,
     overlay_path: str | os.PathLike | None = None,
+    two_phase: bool | None = None,
 ) -> GrainSizeResult:
     """Mean grain size of a metallographic micrograph by ASTM E112 / E1382.
 
@@ -286,6 +129,8 @@ def estimate_grain_size(
         crop_bottom_px: Rows to exclude at the bottom (a databar); None finds a uniform
             strip automatically, 0 keeps every row.
         overlay_path: Where to write a PNG of the detected boundaries in red, or None.
+        two_phase: None detects whether the grains form two grey populations; True (the
+            alloy is known to have two phases) always splits them in two; False never.
 
     Returns:
         The measurement; ``mean_intercept_um`` in µm, ``grains_per_mm2`` per mm².
@@ -305,8 +150,8 @@ def estimate_grain_size(
     gray = _as_gray(image)
     bottom, notes = _excluded_rows(gray, crop_bottom_px)
     segmentation = segment_grains(gray, boundaries, bottom)
-    result = _measure(segmentation, gray, scale_nm, method, bottom, [*notes,
-                                                                   *segmentation.notes])
+    result = _measure(segmentation, gray, scale_nm, method, bottom,
+                      [*notes, *segmentation.notes], two_phase)
     if overlay_path is not None:
         written = write_overlay(gray, segmentation.labels, overlay_path)
         result = result.model_copy(update={"overlay": str(written)})
@@ -368,7 +213,8 @@ def _excluded_rows(gray: np.ndarray, crop_bottom_px: int | None) -> tuple[int, l
 
 
 def _measure(segmentation: Segmentation, gray: np.ndarray, scale_nm: float,
-             method: GrainSizeMethod, bottom: int, notes: list[str]) -> GrainSizeResult:
+             method: GrainSizeMethod, bottom: int, notes: list[str],
+             two_phase: bool | None = None) -> GrainSizeResult:
     """Intercepts, N_A, G and the grain shape statistics of a segmentation."""
     height = gray.shape[0] - bottom
     labels = segmentation.labels[:height]
@@ -376,15 +222,16 @@ def _measure(segmentation: Segmentation, gray: np.ndarray, scale_nm: float,
     counts = intercept_counts(labels)
     length = sum(c[0] for c in counts.values())
     crossings = sum(c[1] for c in counts.values())
-    if crossings == 0 or length / crossings < MIN_MEAN_INTERCEPT_PX:
+    intercept_px = mean_intercept_px(counts)
+    if crossings == 0 or intercept_px < MIN_MEAN_INTERCEPT_PX:
         raise ToolError(
             f"no grain structure found: the test lines ({length:.0f} px) cross {crossings} "
             f"boundaries (a mean intercept below {MIN_MEAN_INTERCEPT_PX:g} px, or none); "
             "expected grains several pixels across. Hint: the image may be noise, blank or not "
             "a micrograph of grains; try another `boundaries` setting.")
-    intercept_um = length / crossings * um
+    intercept_um = intercept_px * um
     grains_per_mm2 = jeffries_count(labels) / (labels.size * (um / 1000.0) ** 2)
-    area, aspect, edge = _shape_stats(labels)
+    area, aspect, edge = shape_stats(labels)
     clear = ~edge
     if clear.sum() < 3:
         clear = np.ones_like(edge)
@@ -406,7 +253,8 @@ def _measure(segmentation: Segmentation, gray: np.ndarray, scale_nm: float,
         ecd_mean_um=_sig(float(ecd.mean())), ecd_median_um=_sig(float(np.median(ecd))),
         ecd_std_um=_sig(float(ecd.std(ddof=1)) if ecd.size > 1 else 0.0),
         mean_aspect_ratio=round(float(aspect[clear].mean()), 3),
-        phase_fraction=_phase_fraction(gray[:height], labels),
+        phase_fraction=(None if two_phase is False
+                        else phase_fraction(gray[:height], labels, force=bool(two_phase))),
         nm_per_pixel=scale_nm, analysed_px=(int(height), int(gray.shape[1])),
         excluded_bottom_px=int(bottom), notes=notes)
 
@@ -440,6 +288,7 @@ def estimate_grain_size_tool(
     boundaries: BoundaryMode = "auto",
     crop_bottom_px: int | None = None,
     overlay: bool = False,
+    two_phase: bool | None = None,
 ) -> GrainSizeResult:
     """Measure the mean grain size of a metallographic micrograph (ASTM E112 / E1382).
 
@@ -447,8 +296,9 @@ def estimate_grain_size_tool(
     135°) in µm, the grains per mm² (Jeffries planimetric count), the ASTM grain size number
     G of the chosen method, equivalent-circle diameters (µm), aspect ratio and, for two
     gray-level populations of grains, the darker one's area fraction. A databar strip at the
-    bottom is excluded. Check the notes; with overlay=true the detected boundaries are drawn
-    in red into a PNG whose path is returned in "overlay".
+    bottom is excluded; twin boundaries (faint traces, parallel-sided bands) are disregarded
+    as E112 asks. Check the notes; with overlay=true the detected boundaries are drawn in red
+    into a PNG whose path is returned in "overlay".
 
     Args:
         image: Attachment id of the micrograph, e.g. "img0".
@@ -458,15 +308,18 @@ def estimate_grain_size_tool(
             "contrast" (grains differ in gray level, e.g. SEM/EBSD) or "auto".
         crop_bottom_px: Rows to exclude at the bottom; omit to detect a databar, 0 for none.
         overlay: Also draw the detected boundaries into a PNG file.
+        two_phase: true when the alloy is known to have two phases (always split the grains
+            into a darker and a lighter group); omit to detect.
     """
     path = context.path(image)
     if not overlay:
         return estimate_grain_size(path, nm_per_pixel, method, boundaries=boundaries,
-                                   crop_bottom_px=crop_bottom_px)
+                                   crop_bottom_px=crop_bottom_px, two_phase=two_phase)
     target = context.output_path(f"grains_{image}", ".png")
     try:
         result = estimate_grain_size(path, nm_per_pixel, method, boundaries=boundaries,
-                                     crop_bottom_px=crop_bottom_px, overlay_path=target)
+                                     crop_bottom_px=crop_bottom_px, overlay_path=target,
+                                     two_phase=two_phase)
     except ToolError:
         target.unlink(missing_ok=True)
         raise

@@ -332,6 +332,18 @@ def _left_limit(line: TextBox, lines: list[TextBox]) -> int:
     return max(edges) + 1 if edges else 0
 
 
+ROUND_MANTISSAS = (1.0, 2.0, 2.5, 3.0, 5.0)
+"""Scale bars stand for 1, 2, 2.5, 3 or 5 times a power of ten (instruments' series)."""
+
+
+def _round_bar_value(value: float) -> bool:
+    """True for 1, 2, 2.5, 3 or 5 times a power of ten."""
+    if not value > 0:
+        return False
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return any(math.isclose(mantissa, m, rel_tol=1e-6) for m in ROUND_MANTISSAS)
+
+
 def _with_dropped_digits(crop: np.ndarray, label: Label, left_limit: int) -> Label:
     """Re-read a label's line widened to the left; keep the re-read if it only adds leading digits.
 
@@ -353,6 +365,8 @@ def _with_dropped_digits(crop: np.ndarray, label: Label, left_limit: int) -> Lab
     old_digits, new_digits = (re.sub(r"\D", "", text) for text in (label.box.text, reread.box.text))
     if not new_digits.endswith(old_digits):
         return label
+    if _round_bar_value(label.value) and not _round_bar_value(reread.value):
+        return label  # "50 µm" is a bar value, "550 µm" (a digit of a neighbour) is not
     note = "leading digit recovered by re-reading the line"
     return replace(
         reread,

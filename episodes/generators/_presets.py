@@ -22,7 +22,8 @@ _SCALE_BAR = ("scale_bar.pixel_size", "scale_bar.field_width", "scale_bar.featur
 _GRAINS = ("grains.mean_intercept", "grains.astm_g", "grains.per_mm2", "grains.phase_fraction",
            "grains.shape")
 PRESETS: dict[str, dict[str, int]] = {
-    "smoke": {**dict.fromkeys(_SCALE_BAR, 5), **dict.fromkeys(_DIFFRACTION, 3)},
+    "smoke": {**dict.fromkeys(_SCALE_BAR, 5), **dict.fromkeys(_DIFFRACTION, 3),
+              **dict.fromkeys(_GRAINS, 2)},
     "scale_bar": dict.fromkeys(_SCALE_BAR, 100),
     "diffraction": dict.fromkeys(_DIFFRACTION, 40),
     "grains": dict.fromkeys(_GRAINS, 40),

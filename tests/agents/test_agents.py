@@ -20,7 +20,7 @@ def reference_summary(smoke_dataset: Path, tmp_path_factory: pytest.TempPathFact
 
 def test_reference_solves_every_family(reference_summary: dict) -> None:
     by_family = reference_summary["by_family"]
-    assert {name.split(".")[0] for name in by_family} == {"scale_bar", "xrd"}
+    assert {name.split(".")[0] for name in by_family} == {"grains", "scale_bar", "xrd"}
     assert reference_summary["overall"]["n"] >= 35
     # at most one miss in the whole smoke split
     assert reference_summary["overall"]["correct"] >= reference_summary["overall"]["n"] - 1

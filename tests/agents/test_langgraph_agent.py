@@ -178,7 +178,7 @@ def test_the_graph_pauses_at_the_env_and_resumes_with_its_results(
 def test_parallel_tool_calls_and_overlay_image(run_agent) -> None:
     both_calls = [Call("calibrate_scale_bar", {"image": "img0"}),
                   Call("estimate_grain_size", {"image": "img0", "nm_per_pixel": 50,
-                                               "overlay": True})]
+                                               "overlay": True, "boundaries": "dark"})]
     with ChatServer(first_then_solve(both_calls)) as server:
         _, [record] = run_agent(server, agent=AGENT)
     assert record.correct and [c.name for c in record.trajectory[0].calls] == [

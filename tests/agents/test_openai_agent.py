@@ -92,7 +92,8 @@ def test_usage_and_cost_are_recorded(solved: dict[str, Any]) -> None:
 
 def test_parallel_tool_calls_and_overlay_image(run_agent) -> None:
     both = [Call("calibrate_scale_bar", {"image": "img0"}),
-            Call("estimate_grain_size", {"image": "img0", "nm_per_pixel": 50, "overlay": True})]
+            Call("estimate_grain_size", {"image": "img0", "nm_per_pixel": 50, "overlay": True,
+                                         "boundaries": "dark"})]
     with ChatServer(first_then_solve(both)) as server:
         _, [record] = run_agent(server)
     assert record.correct and [c.name for c in record.trajectory[0].calls] == [

@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from csmbench.episodes import Asset
 from csmbench.errors import ToolError
 from csmbench.tools import REGISTRY, ToolContext, estimate_grain_size
+from csmbench.tools._grain_measure import mean_intercept_px
 from csmbench.tools._grain_size import (
     astm_g_intercept,
     astm_g_planimetric,
@@ -73,17 +74,19 @@ def stripes(period: int = 20, count: int = 12, size: int = 240) -> np.ndarray:
 
 
 def test_vertical_lines_give_their_spacing() -> None:
-    """240 px rows cross 12 lines: ℓ(0°) = 239/12 px, ℓ(45°) = ℓ(135°) = 239√2/12, no 90°."""
+    """240 px rows cross 12 lines: ℓ(0°) = 239/12 px, ℓ(45°) = ℓ(135°) = 239√2/12, no 90°.
+
+    E112 averages P_L = 1/ℓ over the directions: ℓ = 4 / (12/239 · (1 + 2/√2) + 0).
+    """
     result = estimate_grain_size(stripes(), UM_PER_PX, crop_bottom_px=0)
     by_direction = result.intercept_by_direction_um
     assert by_direction["0"] == pytest.approx(239 / 12, rel=1e-3)
     assert by_direction["45"] == pytest.approx(239 * math.sqrt(2) / 12, rel=1e-3)
     assert by_direction["135"] == pytest.approx(239 * math.sqrt(2) / 12, rel=1e-3)
     assert by_direction["90"] is None
-    length = 2 * 240 * 239 + 2 * 239**2 * math.sqrt(2)
-    crossings = 240 * 12 + 2 * 239 * 12
-    assert result.mean_intercept_um == pytest.approx(length / crossings, rel=1e-3)
-    assert result.n_intercepts == crossings
+    mean_p_l = (12 / 239) * (1 + 2 / math.sqrt(2)) / 4
+    assert result.mean_intercept_um == pytest.approx(1 / mean_p_l, rel=1e-3)
+    assert result.n_intercepts == 240 * 12 + 2 * 239 * 12
 
 
 def test_noisy_blurred_lines_keep_their_spacing() -> None:
@@ -124,8 +127,7 @@ def test_gray_level_squares_are_grains_without_lines() -> None:
     result = estimate_grain_size(image, UM_PER_PX, "planimetric", crop_bottom_px=0)
     assert result.boundaries == "contrast"
     assert result.grains_per_mm2 == pytest.approx(1e6 / 24**2, rel=1e-3)
-    counts = intercept_counts(cells)
-    truth = sum(c[0] for c in counts.values()) / sum(c[1] for c in counts.values())
+    truth = mean_intercept_px(intercept_counts(cells))
     assert result.mean_intercept_um == pytest.approx(truth, rel=0.03)
 
 
@@ -156,8 +158,7 @@ def etched(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def test_voronoi_intercept_matches_its_labels(seed: int) -> None:
     rng = np.random.default_rng(seed)
     labels = voronoi(320, 90, rng)
-    counts = intercept_counts(labels + 1)
-    truth = sum(c[0] for c in counts.values()) / sum(c[1] for c in counts.values())
+    truth = mean_intercept_px(intercept_counts(labels + 1))
     result = estimate_grain_size(etched(labels, rng), UM_PER_PX, crop_bottom_px=0)
     assert result.mean_intercept_um == pytest.approx(truth, rel=0.05)
     assert result.n_grains == pytest.approx(np.unique(labels).size, rel=0.05)
@@ -175,6 +176,82 @@ def test_two_phases_give_their_area_fraction() -> None:
     assert result.phase_fraction == pytest.approx(truth, abs=0.05)
     single = estimate_grain_size(etched(labels, rng), UM_PER_PX, crop_bottom_px=0)
     assert single.phase_fraction is None
+
+
+def test_shaded_two_phases_give_their_area_fraction() -> None:
+    """Uneven light (a 40 % tilt across the field) spreads each phase's gray levels; the
+    fitted shading is removed before the two populations are split."""
+    rng = np.random.default_rng(8)
+    labels = voronoi(320, 120, rng)
+    dark = rng.random(labels.max() + 1) < 0.35
+    image = np.where(dark[labels], 0.45, 0.8)
+    image = np.where(ndi.morphological_gradient(labels, size=3) > 0, 0.1, image)
+    image = image * np.linspace(0.8, 1.2, 320)[None, :]
+    result = estimate_grain_size(image + 0.02 * rng.standard_normal(image.shape), UM_PER_PX,
+                                 boundaries="dark", crop_bottom_px=0)
+    assert result.phase_fraction == pytest.approx(float(dark[labels].mean()), abs=0.05)
+
+
+def twinned(labels: np.ndarray, rng: np.random.Generator, trace_gray: float | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """An etched micrograph of ``labels`` whose grains of >= 900 px carry one annealing twin:
+    a 6 px band through the centroid at a random angle, its two traces 1 px lines (at
+    ``trace_gray``, or each side's tint less 0.08 when None: faint). Returns the image and
+    the labels that would count the band and the two sides of each twinned grain as grains.
+    """
+    tint = rng.uniform(0.55, 0.9, labels.max() + 1)
+    image = np.where(ndi.morphological_gradient(labels, size=3) > 0, 0.15, tint[labels])
+    as_grains = labels + 1
+    yy, xx = np.indices(labels.shape)
+    for grain in np.flatnonzero(np.bincount(labels.ravel()) >= 900):
+        inside = labels == grain
+        cy, cx = yy[inside].mean(), xx[inside].mean()
+        angle = rng.uniform(0, np.pi)
+        across = (xx - cx) * np.sin(angle) - (yy - cy) * np.cos(angle)
+        trace = inside & (np.abs(np.abs(across) - 3.0) < 0.5) & (image > 0.3)
+        image[trace] = tint[grain] - 0.08 if trace_gray is None else trace_gray
+        top = as_grains.max()
+        as_grains[inside & (across > 3)], as_grains[inside & (across < -3)] = top + 1, top + 2
+    image = ndi.gaussian_filter(image, 0.7) + 0.02 * rng.standard_normal(labels.shape)
+    return image, as_grains
+
+
+def test_faint_twin_traces_are_not_boundaries() -> None:
+    """E112 disregards twin boundaries; etched twin traces are far fainter than the grain
+    boundaries (here 0.08 below the tint against 0.6)."""
+    rng = np.random.default_rng(11)
+    labels = voronoi(400, 90, rng)
+    image, as_grains = twinned(labels, rng, None)
+    assert as_grains.max() - labels.max() >= 2 * 60  # >= 60 twinned grains
+    result = estimate_grain_size(image, UM_PER_PX, boundaries="dark", crop_bottom_px=0)
+    truth = mean_intercept_px(intercept_counts(labels + 1))
+    assert result.mean_intercept_um == pytest.approx(truth, rel=0.05)
+
+
+def test_twin_bands_are_merged_into_their_grain() -> None:
+    """Twin traces as dark as the grain boundaries: a band between two straight parallel
+    traces with one tint on both sides is a twin. Counted as grains, the twins would put
+    the intercept 49 % low; merging the bands found removes more than half of that (thin
+    bands split into pieces are still missed)."""
+    rng = np.random.default_rng(11)
+    labels = voronoi(400, 90, rng)
+    image, as_grains = twinned(labels, rng, 0.15)
+    result = estimate_grain_size(image, UM_PER_PX, boundaries="dark", crop_bottom_px=0)
+    truth = mean_intercept_px(intercept_counts(labels + 1))
+    twin_error = mean_intercept_px(intercept_counts(as_grains)) / truth - 1
+    assert twin_error < -0.4
+    assert abs(result.mean_intercept_um / truth - 1) < 0.5 * abs(twin_error)
+    assert any("twin" in note for note in result.notes)
+
+
+def test_scan_line_offsets_do_not_split_grains() -> None:
+    """SEM-like gray-level grains under row-to-row offsets (scan-line noise) of 0.03."""
+    yy, xx = np.indices((240, 240))
+    tint = np.array([0.2, 0.45, 0.7, 0.9])[(yy + 12) // 24 % 2 * 2 + (xx + 12) // 24 % 2]
+    rng = np.random.default_rng(4)
+    image = tint + 0.03 * rng.standard_normal((240, 1)) + 0.02 * rng.standard_normal(tint.shape)
+    result = estimate_grain_size(image, UM_PER_PX, "planimetric", crop_bottom_px=0)
+    assert result.grains_per_mm2 == pytest.approx(1e6 / 24**2, rel=0.01)
 
 
 def with_databar(image: np.ndarray, rows: int = 40) -> np.ndarray:
@@ -268,7 +345,7 @@ def test_tool_schema_hides_the_context() -> None:
     schema = REGISTRY.get("estimate_grain_size").openai_schema()["function"]
     params = schema["parameters"]
     assert set(params["properties"]) == {"image", "nm_per_pixel", "method", "boundaries",
-                                         "crop_bottom_px", "overlay"}
+                                         "crop_bottom_px", "overlay", "two_phase"}
     assert params["required"] == ["image", "nm_per_pixel"]
     assert "E112" in schema["description"]
 
@@ -315,3 +392,20 @@ def test_cli_bad_pixel_size_is_one_clear_line(realdata: Path, tmp_path: Path) ->
                      "--nm-per-pixel", "0", cwd=tmp_path)
     assert result.returncode == 2
     assert "nm_per_pixel" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_phase_forces_a_split_of_close_grey_populations() -> None:
+    """30 of 100 square grains a little darker, with tint scatter: a known second phase."""
+    rng = np.random.default_rng(3)
+    dark = np.zeros(100, bool)
+    dark[rng.permutation(100)[:30]] = True
+    tone = np.where(dark, 0.56, 0.66) + rng.normal(0.0, 0.025, 100)
+    image = np.kron(tone.reshape(10, 10), np.ones((40, 40)))
+    image[::40, :] = image[:, ::40] = 0.1  # dark boundary lines
+    image += rng.normal(0.0, 0.01, image.shape)
+    forced = estimate_grain_size(image, 500.0, boundaries="dark", crop_bottom_px=0,
+                                 two_phase=True)
+    assert forced.phase_fraction == pytest.approx(0.30, abs=0.05)
+    never = estimate_grain_size(image, 500.0, boundaries="dark", crop_bottom_px=0,
+                                two_phase=False)
+    assert never.phase_fraction is None

@@ -297,3 +297,13 @@ def test_label_glued_to_a_neighbouring_field_is_split() -> None:
     reading = calibrate_scale_bar(to_gray(micrograph.pixels))
     assert (reading.value, reading.unit) == (micrograph.value, micrograph.unit)
     assert reading.nm_per_pixel == pytest.approx(micrograph.nm_per_pixel, rel=0.01)
+
+
+@pytest.mark.parametrize("value,round_", [(50, True), (550, False), (2.5, True), (0.25, True),
+                                          (300, True), (150, False), (0, False)],
+                         ids=lambda v: str(v))
+def test_round_bar_values_guard_the_dropped_digit_reread(value: float, round_: bool) -> None:
+    """A re-read that turns "50 µm" into "550 µm" (a neighbour's digit) is refused."""
+    from csmbench.tools._scale_bar_label import _round_bar_value
+
+    assert _round_bar_value(value) is round_
