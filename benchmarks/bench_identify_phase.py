@@ -28,7 +28,7 @@ reflection table of the database (cached beside it in an ``.npz``), timed separa
 fresh copy of the database file.
 
 Run: ``.venv/bin/python benchmarks/bench_identify_phase.py [--single 200] [--mixtures 100]
-[--seed 2026]``
+[--seed 2026 7]`` (one section per root seed).
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def accuracy_rows(cases: list[Case], s: Scorer) -> list[tuple[str, str, str, str
 def failure_rows(cases: list[Case], s: Scorer) -> str:
     """Markdown tables of the single-phase and mixture failures of the pipeline."""
     r = s.records
-    lines = ["### Single phase (top-1 wrong)\n",
+    lines = ["#### Single phase (top-1 wrong)\n",
              ("| # | true phase | reported first (FOM) | true phase's rank (FOM) | radiation, "
               "crystallite size, peak counts | peaks found / visible | ideal list top-1 |"),
              "|---|---|---|---|---|---|---|"]
@@ -296,7 +296,7 @@ def failure_rows(cases: list[Case], s: Scorer) -> str:
                      f"{len(c.visible['two_theta'])} | {'right' if s.top(c, 1, True) else 'wrong'} |")
     if not fails:
         lines.append("| | none | | | | | |")
-    lines += ["\n### Two-phase mixtures (a true phase missing from `mixture`)\n",
+    lines += ["\n#### Two-phase mixtures (a true phase missing from `mixture`)\n",
               ("| # | missed phase (weight fraction) | peaks of the missed phase: visible / "
                "found | other phase (weight fraction) | reported mixture (FOM) | radiation, "
                "missed phase's crystallite size, peak counts | ideal list |"),
@@ -328,11 +328,10 @@ def _spec_text(case: Case, index: int) -> str:
             f"{spec.max_counts:.0f} counts")
 
 
-def report(seed: int, cases: list[Case], cold_s: float, total_s: float,
-           records: dict[str, CrystalRecord]) -> str:
+def seed_section(seed: int, cases: list[Case], records: dict[str, CrystalRecord]) -> str:
+    """Markdown section of one root seed: accuracy, peaks and timing, failures."""
     s = Scorer(records)
     n1 = sum(len(c.truth) == 1 for c in cases)
-    n2 = len(cases) - n1
     rows = accuracy_rows(cases, s)
     table = ("| metric | pipeline (find_peaks → identify_phase) | ideal peak list | target |\n"
              "|---|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} | {d} |"
@@ -347,7 +346,6 @@ def report(seed: int, cases: list[Case], cold_s: float, total_s: float,
         f"{np.percentile(wall, 90):.0f} / {wall.max():.0f} ms |\n"
         f"| CPU time per call, median / 90th pct | {np.median(cpu):.0f} / "
         f"{np.percentile(cpu, 90):.0f} ms |\n"
-        f"| first call of a process (builds the reflection table), wall | {cold_s:.1f} s |\n"
         f"| peaks per pattern, found / visible, median | {np.median(found):.0f} / "
         f"{np.median(visible):.0f} |\n"
         f"| patterns with fewer than 3 peaks found / visible | "
@@ -356,17 +354,44 @@ def report(seed: int, cases: list[Case], cold_s: float, total_s: float,
     for c in cases:
         radiations[c.pattern.spec.radiation] = radiations.get(c.pattern.spec.radiation, 0) + 1
     mix_text = ", ".join(f"{k} {v}" for k, v in sorted(radiations.items()))
-    return (f"# identify_phase benchmark\n\n{n1} single-phase patterns and {n2} two-phase "
-            f"mixtures of curated phases, root seed {seed}, searched against all "
-            f"{len(records)} database records; {platform.processor() or platform.machine()}, "
-            f"Python {platform.python_version()}. Shares are given with their counts and "
-            f"Wilson 95 % intervals.\n\n{table}\n\n{timing}\n\n## How measured\n\n"
-            f"{__doc__.split('Run:')[0].strip()}\n\nRadiations drawn: {mix_text}. Load "
-            f"average when the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-            f"(the machine is shared, so wall time is inflated). Whole benchmark (simulation, "
-            f"peak finding, identification): {total_s / 60:.1f} min.\n\n## Failures of the "
-            f"pipeline\n\n{failure_rows(cases, s)}\nRun: `.venv/bin/python "
-            f"benchmarks/bench_identify_phase.py`\n")
+    return (f"## Root seed {seed}\n\n{n1} single-phase patterns and {len(cases) - n1} two-phase "
+            f"mixtures. Radiations drawn: {mix_text}.\n\n{table}\n\n{timing}\n\n"
+            f"### Failures of the pipeline\n\n{failure_rows(cases, s)}")
+
+
+def summary_rows(runs: list[tuple[int, list[Case]]], records: dict[str, CrystalRecord]) -> str:
+    """One row per seed: the headline figures of the pipeline."""
+    s = Scorer(records)
+    lines = [("| root seed | single phase: top-1 | two phases: both in `mixture` | extra "
+              "phases in `mixture`, share of patterns (single / two phases) | CPU time per "
+              "call, median |"), "|---|---|---|---|---|"]
+    for seed, cases in runs:
+        single = [c for c in cases if len(c.truth) == 1]
+        mixed = [c for c in cases if len(c.truth) == 2]
+        extra = [np.mean([s.extra(c) > 0 for c in sub]) for sub in (single, mixed)]
+        cpu = np.median([c.cpu_s for c in cases]) * 1e3
+        lines.append(f"| {seed} | {_rate([s.top(c, 1) for c in single])} | "
+                     f"{_rate([s.all_found(c) for c in mixed])} | {extra[0]:.3f} / "
+                     f"{extra[1]:.3f} | {cpu:.0f} ms |")
+    return "\n".join(lines)
+
+
+def report(runs: list[tuple[int, list[Case]]], cold_s: float, total_s: float,
+           records: dict[str, CrystalRecord]) -> str:
+    seeds = " ".join(str(seed) for seed, _ in runs)
+    sections = "\n".join(seed_section(seed, cases, records) for seed, cases in runs)
+    return (f"# identify_phase benchmark\n\nRoot seeds {seeds.replace(' ', ', ')}, searched "
+            f"against all {len(records)} database records; "
+            f"{platform.processor() or platform.machine()}, Python "
+            f"{platform.python_version()}. Shares are given with their counts and Wilson 95 % "
+            f"intervals. Targets: single-phase top-1 ≥ {TARGET_TOP1:.2f}, two phases both "
+            f"found ≥ {TARGET_MIXTURE:.2f}.\n\n{summary_rows(runs, records)}\n\nFirst call of "
+            f"a process (builds the reflection table): {cold_s:.1f} s wall. Load average when "
+            f"the run ended: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the machine is "
+            f"shared, so wall time is inflated). Whole benchmark (simulation, peak finding, "
+            f"identification): {total_s / 60:.1f} min.\n\n{sections}\n## How measured\n\n"
+            f"{__doc__.split('Run:')[0].strip()}\n\nRun: `.venv/bin/python "
+            f"benchmarks/bench_identify_phase.py --seed {seeds}`\n")
 
 
 def build_cases(n_single: int, n_mixtures: int, seed: int) -> list[Case]:
@@ -377,22 +402,24 @@ def build_cases(n_single: int, n_mixtures: int, seed: int) -> list[Case]:
             for k in range(n_single + n_mixtures)]
 
 
-def run(n_single: int, n_mixtures: int, seed: int) -> str:
+def run(n_single: int, n_mixtures: int, seeds: list[int]) -> str:
     start = time.perf_counter()
-    cases = build_cases(n_single, n_mixtures, seed)
-    cold_s = cold_first_call(cases[0])
+    runs = [(seed, build_cases(n_single, n_mixtures, seed)) for seed in seeds]
+    cold_s = cold_first_call(runs[0][1][0])
     identify_phase([28.44], [1.0])  # loads the default database's table: not timed
-    for case in cases:
-        identify(case)
+    for _, cases in runs:
+        for case in cases:
+            identify(case)
     records = {r.id: r for r in load_records(open_database())}
-    return report(seed, cases, cold_s, time.perf_counter() - start, records)
+    return report(runs, cold_s, time.perf_counter() - start, records)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=200)
     parser.add_argument("--mixtures", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--seed", type=int, nargs="+", default=[2026, 7],
+                        help="root seeds, one section each")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Issues encountered while parsing CIF")
     text = run(args.single, args.mixtures, args.seed)

@@ -4,7 +4,8 @@ The screen is vectorised over every record: for a grid of common zero shifts it 
 share of a phase's reflection intensity landing within tolerance of an observed peak (alone,
 or as part of an unresolved group whose centroid does, :func:`_hits`) times the share of
 observed intensity explained. The refinement fits the shift of one record from its matched
-pairs and computes ``FOM = M_calc · M_obs · Q_pos · Q_int`` (see :func:`refine`).
+pairs and computes ``FOM = M_calc · M_obs · Q_pos · Q_int`` (see :func:`refine`);
+:func:`joint_fom` scores a set of refined phases together.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
 
 from ._xrd_reflections import Sticks
 
 __all__ = ["MAX_SHIFT_DEG", "MIN_RELATIVE", "Fit", "ObservedPeaks", "StickWindow", "coverage",
-           "nearest_index", "refine", "screen", "select_window", "tolerance_deg"]
+           "joint_fom", "nearest_index", "refine", "screen", "select_window", "tolerance_deg"]
 
 MIN_RELATIVE = 0.01
 """Reflections below 1 % of the phase's strongest in the window are ignored."""
@@ -216,6 +218,53 @@ def refine(record: int, shift: float, window: StickWindow, observed: ObservedPea
     m_obs = max(m_obs - chance, 0.0) / (1.0 - chance)
     fom = float(m_calc * m_obs * q_pos * (0.6 + 0.4 * agreement))
     return Fit(record, fom, shift, explained, assigned, scale)
+
+
+def _matched(record: int, shift: float, window: StickWindow, observed: ObservedPeaks):
+    """Positions (degrees), relative intensities, nearest observed peak, match mask and Δ2θ
+    (degrees) of one record's reflections at a zero shift (degrees)."""
+    mine = window.of(record)
+    calc, rel = window.two_theta[mine] + shift, window.relative[mine]
+    nearest = nearest_index(observed.two_theta, calc)
+    hit, delta = _hits(calc, rel, nearest, nearest, len(observed.two_theta), observed.two_theta,
+                       observed.tolerance[nearest])
+    return calc, rel, nearest, hit, delta
+
+
+def joint_fom(fits: list[Fit], window: StickWindow, observed: ObservedPeaks) -> float:
+    """Figure of merit of a set of phases explaining the peak list together.
+
+    As :func:`refine`'s, over the union: the product of each phase's M_calc (its missing
+    reflections' visibility from a joint non-negative least-squares scale; one hidden under
+    a peak another phase explains does not count), M_obs of the intensity any phase explains
+    corrected for the chance coverage of all their reflections, Q_pos over all matches and
+    Q_int of the joint prediction.
+    """
+    y = observed.intensity
+    matrix = np.stack([f.assigned for f in fits], axis=1)
+    scales, _ = nnls(matrix, y)
+    predicted = matrix @ scales
+    floor = float(np.clip(y.min(), MIN_RELATIVE, MAX_FLOOR))
+    m_calc, errors, weights, positions = 1.0, [], [], []
+    for k, fit in enumerate(fits):
+        calc, rel, nearest, hit, delta = _matched(fit.record, fit.shift, window, observed)
+        others = np.logical_or.reduce([f.assigned > 0 for j, f in enumerate(fits) if j != k]
+                                      + [np.zeros(len(y), dtype=bool)])
+        visible = np.where(hit, 1.0, np.clip(scales[k] * 100.0 * rel / floor, 0.0, 1.0))
+        visible[~hit & others[nearest] & (np.abs(delta) <= BLEND_DEG)] = 0.0
+        m_calc *= rel[hit].sum() / max((rel * visible).sum(), 1e-12)
+        errors.append(np.abs(delta[hit]) / observed.tolerance[nearest[hit]])
+        weights.append(rel[hit])
+        positions.append(calc)
+    error, weight = np.concatenate(errors), np.concatenate(weights)
+    q_pos = 1.0 - 0.5 * (np.average(error, weights=weight) if weight.sum() > 0 else 1.0)
+    explained = np.logical_or.reduce([f.explained for f in fits])
+    chance = min(coverage(np.sort(np.concatenate(positions)), window.low, window.high), 0.99)
+    m_obs = max(y[explained].sum() / max(y.sum(), 1e-12) - chance, 0.0) / (1.0 - chance)
+    fitted = predicted > 0
+    agreement = (1.0 - np.abs(y - predicted)[fitted].sum() / (y + predicted)[fitted].sum()
+                 if fitted.any() else 0.0)
+    return float(m_calc * m_obs * q_pos * (0.6 + 0.4 * agreement))
 
 
 def _hits(position: np.ndarray, relative: np.ndarray, nearest: np.ndarray, group: np.ndarray,

@@ -22,7 +22,13 @@ Pipeline of :func:`find_peaks`:
    and the intensity ratio fixed by the radiation;
 5. a group whose fit leaves χ²/dof > 1.5 and a significant bump in its residual away from
    every profile (an unresolved shoulder) gets one more profile, kept when it lowers χ² by
-   40 % and the peaks end up resolved;
+   40 % and the peaks end up resolved (one FWHM apart: the wider one, the narrower one for
+   FWHMs differing twofold, a broad reflection beside a sharp one of another phase);
+5b. hidden peaks: the pattern less all fitted profiles is searched for maxima again, as it
+   is and smoothed over 0.3 × the broad-peak FWHM (a weak broad peak on the flank of a
+   strong one is no maximum of the pattern, and its noisy top misleads a width estimate);
+   each one a FWHM away from every fitted line (Kα2 lines included) is fitted alone on that
+   rest and kept on the shoulder criteria (40 % lower χ² in its window, resolved);
 6. what SNIP leaves of a hump is fitted as a profile with the peaks on it (a background
    component): profiles wider than MAX_FWHM_DEG, or on a hump's top and at least half as
    wide as the hump, are never reported;
@@ -67,6 +73,7 @@ from ._xrd_background import (
     total_sigma,
     width_scale,
 )
+from ._xrd_hidden import add_hidden, fitted_model, hidden_candidates
 from ._xrd_input import read_xy, validate_pattern
 from ._xrd_profile import (
     FOUR_LN2,
@@ -74,6 +81,7 @@ from ._xrd_profile import (
     MIN_FWHM_POINTS,
     MIN_MATCHED_SNR,
     PROFILE_SQUARE_INTEGRAL,
+    SHOULDER_WIDTH_RATIO,
     Candidates,
     candidate_groups,
     fit_group,
@@ -377,15 +385,45 @@ def _fit_pattern(x, y, net, bg: Background, sigma_bg, ratio, ka2, min_snr, step,
         keep = _drop_ka2(centers, heights, fwhms, ka2)
         notes.append(f"{int((~keep).sum())} candidate maxima were Kα2 lines of stronger peaks")
         centers, heights, fwhms = centers[keep], heights[keep], fwhms[keep]
+    data = (x, y - background, sigma)
+    guess = _guess(centers, heights, fwhms, ka2, max_fwhm)
+    fitted = np.vstack([fit_group(data, guess, members, ratio, ka2, min_snr, step, max_fwhm)
+                        for members in candidate_groups(guess.lo, guess.hi)])
+    return _with_hidden(data, net, fitted, bg, sigma_bg, ratio, ka2, min_snr, step,
+                        scale), humps, notes
+
+
+def _with_hidden(data, net, fitted: np.ndarray, bg: Background, sigma_bg, ratio, ka2, min_snr,
+                 step, scale: float) -> np.ndarray:
+    """The fitted profiles plus those of the peaks hidden on the flanks of others
+    (``_xrd_hidden``): ``data`` is 2θ (deg), background-free counts and their σ, ``net`` the
+    smoothed background-free counts, each shape (n,)."""
+    x, counts, sigma = data
+    model = fitted_model(x, fitted, ratio, ka2)
+    rest = net - model
+    level = _level(x, rest, bg, step)
+    broad_min = BROAD_MIN_FWHM_DEG * scale
+
+    def maxima(signal: np.ndarray):
+        return _candidates(x, signal, level, sigma, sigma_bg, bg.widened, min_snr,
+                           ka2 is not None, broad_min)
+
+    hidden = hidden_candidates(x, rest, _candidate_signal(rest, bg, step), maxima,
+                               (sigma_bg, min_snr), step, broad_min, fitted, ka2)
+    if hidden[0].size == 0:
+        return fitted
+    return add_hidden((x, counts - model, sigma), fitted, hidden, ratio, ka2, min_snr, step,
+                      MAX_FWHM_DEG * scale, WINDOW_FWHM)
+
+
+def _guess(centers, heights, fwhms, ka2, max_fwhm: float) -> Candidates:
+    """Candidates (centres deg, heights, FWHM deg; shape (m,) each) with their fit windows:
+    ±WINDOW_FWHM (humps ±HUMP_WINDOW_FWHM) around the Kα1 and, with a doublet beam, the Kα2
+    position."""
     right = ka2_two_theta(centers, *ka2) if ka2 else centers
     right = np.where(np.isfinite(right), right, centers)
     reach = np.where(fwhms > max_fwhm, HUMP_WINDOW_FWHM, WINDOW_FWHM) * fwhms
-    lo, hi = centers - reach, right + reach
-    guess = Candidates(centers, heights, fwhms, lo, hi)
-    data = (x, y - background, sigma)
-    fitted = np.vstack([fit_group(data, guess, members, ratio, ka2, min_snr, step, max_fwhm)
-                        for members in candidate_groups(lo, hi)])
-    return fitted, humps, notes
+    return Candidates(centers, heights, fwhms, centers - reach, right + reach)
 
 
 def _under_broad_peaks(centers, fwhms, wide,
@@ -421,14 +459,22 @@ def _select(fitted, x, sigma_bg, min_snr, min_relative_height, max_peaks, lam):
 
 
 def _merge_close(fitted: np.ndarray) -> np.ndarray:
-    """Drop the weaker of two profiles closer than MERGE_FWHM × FWHM (one peak fitted twice)."""
+    """Drop the weaker of two profiles closer than MERGE_FWHM × FWHM (one peak fitted twice):
+    the wider FWHM, the narrower one for FWHMs differing by SHOULDER_WIDTH_RATIO (a broad
+    reflection under a sharp one, see ``_xrd_profile``)."""
     rows = fitted.tolist()
     kept: list[int] = []
     for i in np.argsort(-fitted[:, 1]).tolist():
         c, w = rows[i][0], rows[i][2]
-        if all(abs(c - rows[j][0]) >= MERGE_FWHM * max(w, rows[j][2]) for j in kept):
+        if all(abs(c - rows[j][0]) >= MERGE_FWHM * _merge_width(w, rows[j][2]) for j in kept):
             kept.append(i)
     return fitted[np.sort(kept)]
+
+
+def _merge_width(a: float, b: float) -> float:
+    """The FWHM (degrees) that sets how close two profiles of FWHM a and b may be."""
+    wide, narrow = max(a, b), min(a, b)
+    return narrow if wide >= SHOULDER_WIDTH_RATIO * narrow else wide
 
 
 def _peak(row: np.ndarray, lam: float) -> Peak:

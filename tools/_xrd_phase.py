@@ -24,6 +24,9 @@ the intensity still unexplained (a peak the phases found predict keeps what exce
 the prediction), shares the first phase's zero shift within ``SHARED_SHIFT_DEG`` (the shift
 belongs to the specimen), must explain at least ``MIN_NEW_PEAKS`` peaks left unexplained,
 and is not charged for reflections hidden under peaks the earlier phases explain;
+candidates within ``TIE_FOM`` of the best (look-alikes: a superstructure, an isostructural
+phase) are told apart by how well each explains the whole peak list together with the phases
+already found (``_xrd_match.joint_fom``, a joint non-negative least-squares fit);
 non-negative least squares gives the phases' scales.
 """
 
@@ -50,6 +53,7 @@ from ._xrd_match import (
     Fit,
     ObservedPeaks,
     StickWindow,
+    joint_fom,
     refine,
     screen,
     select_window,
@@ -73,6 +77,9 @@ MIN_RESIDUAL = 0.005
 RESIDUAL_FACTOR = 2.0
 """A peak stays (partly) unexplained when it is stronger than this × the fitted phases'
 prediction (heights, preferred orientation and overlaps make predictions rough)."""
+TIE_FOM = 0.01
+"""Further-phase candidates within this figure of merit of the best are told apart by how
+well each explains the whole pattern together with the phases found (:func:`joint_fom`)."""
 MIN_NEW_PEAKS = 2
 """A further mixture phase must explain at least this many peaks left unexplained."""
 SHARED_SHIFT_DEG = 0.05
@@ -267,7 +274,8 @@ def _residual(weights: np.ndarray, fits: list[Fit]) -> np.ndarray:
 
 
 def _mixture(search: _Search, first: Fit, max_phases: int) -> list[PhaseMatch]:
-    """Greedy: add the phase that best explains the intensity still unexplained."""
+    """Greedy: add the phase that best explains the intensity still unexplained; candidates
+    within ``TIE_FOM`` of the best are told apart by :func:`joint_fom`."""
     fits = [first]
     weights = search.observed.intensity
     shifts = (max(first.shift - SHARED_SHIFT_DEG, -MAX_SHIFT_DEG),
@@ -282,7 +290,9 @@ def _mixture(search: _Search, first: Fit, max_phases: int) -> list[PhaseMatch]:
                  if (f.explained & (residual > 0)).sum() >= MIN_NEW_PEAKS]
         if not found or found[0].fom < MIN_MIXTURE_FOM:
             break
-        fits.append(found[0])
+        close = [f for f in found if f.fom >= max(found[0].fom - TIE_FOM, MIN_MIXTURE_FOM)]
+        fits.append(max(close, key=lambda f: joint_fom(fits + [f], search.window,
+                                                        search.observed)))
     matrix = np.stack([f.assigned for f in fits], axis=1)
     scales, _ = nnls(matrix, search.observed.intensity)
     return [search.match(f, float(s)) for f, s in zip(fits, scales, strict=True)]

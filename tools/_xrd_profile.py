@@ -24,7 +24,8 @@ from scipy.optimize import leastsq
 from ._xrd_background import savgol
 
 __all__ = ["FOUR_LN2", "MAX_FWHM_DEG", "MIN_FWHM_POINTS", "MIN_MATCHED_SNR",
-           "PROFILE_SQUARE_INTEGRAL", "Candidates", "GroupFit", "bin_points", "candidate_groups",
+           "PROFILE_SQUARE_INTEGRAL", "SHOULDER_CHI2_GAIN", "SHOULDER_MIN_SEPARATION",
+           "SHOULDER_WIDTH_RATIO", "Candidates", "GroupFit", "bin_points", "candidate_groups",
            "fit_group", "pack_profiles", "pseudo_voigt", "unpack_profiles"]
 
 FOUR_LN2 = 4.0 * math.log(2.0)
@@ -37,6 +38,9 @@ MAX_FWHM_DEG = 4.5
 """Wider maxima are amorphous humps (FWHM 5° and more), not Bragg peaks (crystallites of
 5 nm give FWHM up to ~4° at high angles). For Cu Kα1: both widths scale with λ, so at another
 wavelength the limit is this × λ/λ(Cu Kα1) (``_xrd_background.width_scale``)."""
+MAX_WINDOW_SHARE = 0.5
+"""A fitted profile wider than this share of its fit window has run away (a broad peak cut by
+a window set for a narrower maximum): it is not a peak."""
 MIN_FWHM_POINTS = 1.5
 """A fitted profile narrower than this many (block) points is not a peak."""
 MAX_WIDTH_GROWTH = 10.0
@@ -51,7 +55,12 @@ MAX_GROUP_PEAKS = 8
 """Larger chains of overlapping windows are cut where they overlap least."""
 SHOULDER_MIN_SEPARATION = 1.0
 """A shoulder is a profile at least one FWHM (the wider one's) from every other, before and
-after the refit; closer, an extra profile only models a non-ideal (asymmetric) shape."""
+after the refit; closer, an extra profile of a similar width only models a non-ideal
+(asymmetric) shape."""
+SHOULDER_WIDTH_RATIO = 2.0
+"""Two profiles whose FWHMs differ by at least this factor are two reflections (phases of
+different crystallite sizes: a broad peak beside or under a sharp one) already when
+SHOULDER_MIN_SEPARATION × the narrower FWHM apart."""
 SHOULDER_CHI2_GAIN = 0.6
 """A shoulder is kept when χ² falls below this × its previous value."""
 SHOULDER_MIN_REDUCED_CHI2 = 1.5
@@ -367,11 +376,14 @@ def _add_shoulder(group: GroupFit, params: np.ndarray, chi2: float, min_snr: flo
 
 def _resolved(params: np.ndarray, max_fwhm_deg: float = MAX_FWHM_DEG) -> bool:
     """Whether the peaks (humps: wider than ``max_fwhm_deg``, degrees, aside) lie
-    SHOULDER_MIN_SEPARATION FWHM (the wider) apart."""
+    SHOULDER_MIN_SEPARATION FWHM apart: the wider FWHM, the narrower one for FWHMs differing
+    by SHOULDER_WIDTH_RATIO."""
     peaks = params[params[:, 2] <= max_fwhm_deg]
     gaps = np.abs(peaks[:, None, 0] - peaks[None, :, 0]) + np.eye(len(peaks)) * 1e9
     wide = np.maximum(peaks[:, None, 2], peaks[None, :, 2])
-    return bool(np.all(gaps >= SHOULDER_MIN_SEPARATION * wide))
+    narrow = np.minimum(peaks[:, None, 2], peaks[None, :, 2])
+    apart = np.where(wide >= SHOULDER_WIDTH_RATIO * narrow, narrow, wide)
+    return bool(np.all(gaps >= SHOULDER_MIN_SEPARATION * apart))
 
 
 def _plausible(params: np.ndarray, xw: np.ndarray) -> np.ndarray:
@@ -379,4 +391,4 @@ def _plausible(params: np.ndarray, xw: np.ndarray) -> np.ndarray:
     c, h, w = params[:, 0], params[:, 1], params[:, 2]
     span = xw[-1] - xw[0]
     min_w = MIN_FWHM_POINTS * span / (xw.size - 1)
-    return (h > 0) & (c > xw[0]) & (c < xw[-1]) & (w < span) & (w > min_w)
+    return (h > 0) & (c > xw[0]) & (c < xw[-1]) & (w < MAX_WINDOW_SHARE * span) & (w > min_w)

@@ -11,12 +11,17 @@ from pymatgen.core import Structure
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from csmbench.episodes import ToolCall
-from csmbench.episodes.generators._xrd_pattern import random_spec, simulate_pattern
+from csmbench.episodes.generators._xrd_pattern import (
+    PatternSpec,
+    random_spec,
+    simulate_pattern,
+)
 from csmbench.errors import ToolError
 from csmbench.tools import ToolContext
 from csmbench.tools._crystal_db import load_records, open_database
 from csmbench.tools._radiation import EMISSIONS
 from csmbench.tools._registry import REGISTRY
+from csmbench.tools._xrd_peaks import find_peaks
 from csmbench.tools._xrd_phase import ENANTIOMORPHS, identify_phase
 from csmbench.tools._xrd_reflections import reflection_table
 
@@ -168,6 +173,35 @@ def test_found_peak_lists_of_simulated_patterns(records, case):
     assert phase_of(records[result.matches[0].id]) in truth
     assert {phase_of(records[m.id]) for m in result.mixture} == truth
     assert len(result.mixture) == len(phases)
+
+
+def _nano_diamond_in_corundum(seed: int):
+    """8-nm diamond (30 wt %) in 25-nm corundum, Cu Kα1: diamond's broad 111 and 220 lie
+    0.6° and 1.6° beside sharp corundum peaks, so they are no maxima of the pattern."""
+    spec = PatternSpec(
+        phases=("curated:al2o3-corundum", "curated:c-diamond"), weight_fractions=(0.7, 0.3),
+        radiation="CuKa1", two_theta_min=20.0, two_theta_max=120.0, step_deg=0.015,
+        crystallite_nm=(25.0, 8.0), microstrain=(0.0, 0.0),
+        caglioti_uvw=(0.004, -0.002, 0.003), eta=0.5, zero_shift_deg=0.0, displacement_um=0.0,
+        goniometer_radius_mm=240.0, background=(150.0, 0.0, 0.0), amorphous_hump=None,
+        max_counts=3000.0)
+    return simulate_pattern(spec, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_broad_minor_phase_beside_sharp_peaks_is_found(records, seed):
+    pattern = _nano_diamond_in_corundum(seed)
+    peaks = find_peaks(pattern.two_theta, pattern.intensity, radiation="CuKa1").peaks
+    # the simulator's diamond reflections, found as broad peaks of their own
+    for r in (r for r in pattern.reflections if r["phase"] == "curated:c-diamond"
+              and r["two_theta"] < 80):
+        near = [p for p in peaks if abs(p.two_theta - r["two_theta"]) < 0.2 * r["fwhm_deg"]]
+        assert near and near[0].fwhm == pytest.approx(r["fwhm_deg"], rel=0.35), r["hkl"]
+    result = identify_phase([p.two_theta for p in peaks], [p.height for p in peaks],
+                            two_theta_range=(20.0, 120.0))
+    truth = {phase_of(records[i]) for i in pattern.spec.phases}
+    assert {phase_of(records[m.id]) for m in result.mixture} == truth
+    assert len(result.mixture) == 2
 
 
 def test_each_phase_once_curated_copy_first():
