@@ -24,7 +24,7 @@ from csmbench.episodes import FinalAnswer, ToolCall, ToolResult
 from csmbench.errors import CSMBenchError
 
 from ._langgraph_model import ReplyCache, chat_model, history_message, reply_parts
-from ._openai import ModelCallError, OpenAIAgentFactory, OpenAIOptions, _redact, to_action
+from ._openai import ModelCallError, OpenAIAgentFactory, OpenAIOptions, to_action
 from ._openai_messages import (
     error_messages,
     offered_tools,
@@ -83,6 +83,8 @@ def _route(state: EpisodeState) -> Literal["env", "__end__"]:
 class LangGraphAgentFactory(OpenAIAgentFactory):
     """Makes one ``LangGraphAgent`` per episode; they share one ChatOpenAI per event loop."""
 
+    prefix = "langgraph"
+
     def __init__(self, model: str, options: OpenAIOptions) -> None:
         if not model:
             raise CSMBenchError("agent 'langgraph' needs a model: langgraph:<model>, e.g. "
@@ -107,16 +109,6 @@ class LangGraphAgentFactory(OpenAIAgentFactory):
             self._chat_client = client
         return self._chat
 
-    def failure(self, exc: openai.APIError, api_key: str) -> ModelCallError:
-        """The error to raise for a failed call, with the key removed from its message;
-        it names the openai client's error, which langchain-openai wraps in its own."""
-        exc = exc.__cause__ if isinstance(exc.__cause__, openai.APIError) else exc
-        status = getattr(exc, "status_code", None)
-        what = f"HTTP {status}" if status else "no response"
-        text = (f"langgraph:{self.model} at {self.base_url} failed ({what}; the client "
-                f"retries 429, 5xx and timeouts up to {self.options.max_retries} times): "
-                f"{type(exc).__name__}: {exc}")
-        return ModelCallError(_redact(text, api_key))
 
 
 class LangGraphAgent:

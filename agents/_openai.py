@@ -22,12 +22,12 @@ import re
 import weakref
 from collections.abc import AsyncGenerator
 from typing import Any
-from urllib.parse import urlsplit
 
 import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
+from csmbench.endpoints import DEFAULT_BASE_URL, PLACEHOLDER_KEY, api_key, redact
 from csmbench.env import Action, Observation, Usage
 from csmbench.episodes import FinalAnswer, ToolCall
 from csmbench.errors import CSMBenchError
@@ -50,8 +50,6 @@ from ._protocol import register_agent
 __all__ = ["DEFAULT_BASE_URL", "PLACEHOLDER_KEY", "ModelCallError", "OpenAIAgent",
            "OpenAIAgentFactory", "OpenAIOptions", "sampling_parameters", "to_action"]
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-PLACEHOLDER_KEY = "EMPTY"
 """Sent when ``OPENAI_API_KEY`` is unset and the server is not OpenAI's (vLLM, Ollama)."""
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 _CLOSERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncGenerator[None, None]]]
@@ -99,6 +97,9 @@ def sampling_parameters(model: str, options: OpenAIOptions) -> dict[str, Any]:
 class OpenAIAgentFactory:
     """Makes one ``OpenAIAgent`` per episode; they share one client per event loop."""
 
+    prefix = "openai"
+    """The agent spec's prefix, as errors name the agent ("openai:gpt-4o")."""
+
     def __init__(self, model: str, options: OpenAIOptions) -> None:
         if not model:
             raise CSMBenchError("agent 'openai' needs a model: openai:<model>, e.g. "
@@ -107,7 +108,7 @@ class OpenAIAgentFactory:
         self.options = options
         self.base_url = (options.base_url or os.environ.get("OPENAI_BASE_URL")
                          or DEFAULT_BASE_URL).rstrip("/")
-        _api_key(self.base_url)  # fail now rather than in every episode
+        api_key(self.base_url, _KEY_HINT)  # fail now rather than in every episode
         self.price: Price | None = options.price or price_of(model)
         self.cache = CallCache(options.cache_dir) if options.cache_dir else None
         self.parameters = sampling_parameters(model, options)
@@ -125,7 +126,7 @@ class OpenAIAgentFactory:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             self._client = openai.AsyncOpenAI(
-                base_url=self.base_url, api_key=_api_key(self.base_url),
+                base_url=self.base_url, api_key=api_key(self.base_url, _KEY_HINT),
                 max_retries=self.options.max_retries, timeout=self.options.timeout_s)
             self._loop = loop
             closer = _close_when_loop_ends(self._client)
@@ -133,14 +134,16 @@ class OpenAIAgentFactory:
             _CLOSERS.setdefault(loop, []).append(closer)  # lives as long as the loop
         return self._client
 
-    def failure(self, exc: openai.APIError, api_key: str) -> ModelCallError:
-        """The error to raise for a failed call, with the key removed from its message."""
+    def failure(self, exc: openai.APIError, key: str) -> ModelCallError:
+        """The error to raise for a failed call, with the key removed from its message; it
+        names the openai client's error also where a wrapper (langchain-openai) raised it."""
+        exc = exc.__cause__ if isinstance(exc.__cause__, openai.APIError) else exc
         status = getattr(exc, "status_code", None)
         what = f"HTTP {status}" if status else "no response"
-        text = (f"openai:{self.model} at {self.base_url} failed ({what}; the client retries "
-                f"429, 5xx and timeouts up to {self.options.max_retries} times): "
+        text = (f"{self.prefix}:{self.model} at {self.base_url} failed ({what}; the client "
+                f"retries 429, 5xx and timeouts up to {self.options.max_retries} times): "
                 f"{type(exc).__name__}: {exc}")
-        return ModelCallError(_redact(text, api_key))
+        return ModelCallError(redact(text, key))
 
 
 class OpenAIAgent:
@@ -291,20 +294,8 @@ async def _close_when_loop_ends(client: openai.AsyncOpenAI) -> AsyncGenerator[No
         await client.close()
 
 
-def _api_key(base_url: str) -> str:
-    key = os.environ.get("OPENAI_API_KEY")
-    if key:
-        return key
-    if urlsplit(base_url).hostname == urlsplit(DEFAULT_BASE_URL).hostname:
-        raise CSMBenchError("OPENAI_API_KEY is not set; export it to evaluate OpenAI models, "
-                            "or pass --base-url for a local server (vLLM, Ollama)")
-    return PLACEHOLDER_KEY
-
-
-def _redact(text: str, api_key: str) -> str:
-    if api_key and api_key != PLACEHOLDER_KEY:
-        text = text.replace(api_key, "[redacted]")
-    return text
+_KEY_HINT = ("export it to evaluate OpenAI models, or pass --base-url for a local server "
+             "(vLLM, Ollama)")
 
 
 @register_agent("openai", options=OpenAIOptions)

@@ -26,11 +26,11 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import openai
 from pydantic import BaseModel, ConfigDict, Field
 
+from csmbench.endpoints import DEFAULT_BASE_URL, api_key, redact
 from csmbench.episodes import Score
 from csmbench.errors import CSMBenchError
 
@@ -44,8 +44,8 @@ DEFAULT_JUDGE_MODEL = "gpt-4o"
 """The judge of the CSMBench paper and scripts."""
 PASS_SCORE = 7.0
 """Judge score (0-10) from which a free-text answer counts as correct."""
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-PLACEHOLDER_KEY = "EMPTY"
+_KEY_HINT = ("the judge needs it for OpenAI, or pass --judge-base-url for a local server "
+             "(vLLM, Ollama)")
 JUDGE_PROMPT = (
     "\nYou are a strict evaluator assessing answer correctness. "
     "Score the model's prediction from 0 to 10.\n"
@@ -166,7 +166,7 @@ class LLMJudge:
         self.options = options or JudgeOptions()
         self.base_url = (self.options.base_url or os.environ.get("OPENAI_BASE_URL")
                          or DEFAULT_BASE_URL).rstrip("/")
-        _api_key(self.base_url)  # fail now, not in every episode
+        api_key(self.base_url, _KEY_HINT)  # fail now, not in every episode
         self.cache = JudgeCache(self.options.cache_dir) if self.options.cache_dir else None
         self._structured = self.options.structured != "text"
         self._client: openai.OpenAI | None = None
@@ -253,22 +253,13 @@ class LLMJudge:
     def _get_client(self) -> openai.OpenAI:
         with self._lock:
             if self._client is None:
-                self._client = openai.OpenAI(base_url=self.base_url, api_key=_api_key(self.base_url),
-                                             max_retries=self.options.max_retries,
-                                             timeout=self.options.timeout_s)
+                self._client = openai.OpenAI(
+                    base_url=self.base_url, api_key=api_key(self.base_url, _KEY_HINT),
+                    max_retries=self.options.max_retries, timeout=self.options.timeout_s)
             return self._client
 
     def _failure(self, what: str) -> JudgeError:
-        key = os.environ.get("OPENAI_API_KEY", "")
         text = f"judge {self.options.model} at {self.base_url} failed: {what}"
-        return JudgeError(text.replace(key, "[redacted]") if key else text)
+        return JudgeError(redact(text, os.environ.get("OPENAI_API_KEY")))
 
 
-def _api_key(base_url: str) -> str:
-    key = os.environ.get("OPENAI_API_KEY")
-    if key:
-        return key
-    if urlsplit(base_url).hostname == urlsplit(DEFAULT_BASE_URL).hostname:
-        raise CSMBenchError("OPENAI_API_KEY is not set; the judge needs it for OpenAI, or pass "
-                            "--judge-base-url for a local server (vLLM, Ollama)")
-    return PLACEHOLDER_KEY
