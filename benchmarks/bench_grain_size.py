@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from csmbench.episodes.generators import item_rng, random_design
+from csmbench.episodes.generators._grain_specimen import darker_phase
 from csmbench.episodes.generators._grain_truth import GrainTruth, grain_truth
 from csmbench.episodes.generators._microstructure import (
     MicrostructureSpec,
@@ -127,9 +128,8 @@ def make_case(seed: int, index: int) -> Case:
     truth = grain_truth(structure.labels, nm_per_pixel / 1000.0, grain_phase=phase)
     darker = None
     if phase is not None:
-        second = phase[structure.labels] == 2
-        share = float(second.mean())
-        darker = share if specimen[second].mean() < specimen[~second].mean() else 1 - share
+        share = structure.second_phase_fraction
+        darker = share if darker_phase(specimen, structure.phase_map) == 2 else 1 - share
     return Case(pixels, nm_per_pixel, truth, darker, style, kind, twinned, framed,
                 spec.grain_size_px)
 

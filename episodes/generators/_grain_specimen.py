@@ -18,7 +18,8 @@ from ._microstructure import Microstructure, MicrostructureSpec, generate_micros
 from ._microstructure_render import RenderStyle, microstructure_specimen
 from ._scale_bar_render import SyntheticMicrograph, legible_design, render_micrograph
 
-__all__ = ["GRAIN_SIZE_PX", "STYLE_MODALITY", "GrainMicrograph", "draw_grain_micrograph"]
+__all__ = ["GRAIN_SIZE_PX", "STYLE_MODALITY", "GrainMicrograph", "darker_phase",
+           "draw_grain_micrograph"]
 
 STYLE_MODALITY = {"etched_optical": "optical", "sem": "sem", "ebsd_band_contrast": "sem"}
 """The microscope each rendering style stands for (it sets the plausible pixel sizes)."""
@@ -59,9 +60,14 @@ class GrainMicrograph:
         return self.micrograph.nm_per_pixel / 1000.0
 
     def darker_phase(self, specimen: np.ndarray) -> int:
-        """Which phase (1 or 2) renders darker in ``specimen`` (its mean grey is lower)."""
-        phase = self.structure.grain_phase[self.structure.labels]
-        return 2 if specimen[phase == 2].mean() < specimen[phase != 2].mean() else 1
+        """Which phase (1 or 2) renders darker in ``specimen``."""
+        return darker_phase(specimen, self.structure.phase_map)
+
+
+def darker_phase(specimen: np.ndarray, phase_map: np.ndarray) -> int:
+    """Which phase (1 or 2) of ``phase_map`` has the lower mean grey in ``specimen``."""
+    second = phase_map == 2
+    return 2 if specimen[second].mean() < specimen[~second].mean() else 1
 
 
 def _design(rng: np.random.Generator, width: int, style: RenderStyle) -> ScaleBarDesign:
@@ -117,11 +123,10 @@ def draw_grain_micrograph(
     spec = _spec(rng, (height, width), style, aspect_ratio=aspect_ratio,
                  elongation_deg=elongation_deg, second_phase_fraction=second_phase_fraction)
     structure = generate_microstructure(spec, rng)
+    phases = structure.grain_phase if second_phase_fraction > 0 else None
     specimen = microstructure_specimen(structure.labels, style, rng, twins=structure.twins,
-                                       grain_phase=structure.grain_phase if
-                                       second_phase_fraction > 0 else None)
+                                       grain_phase=phases)
     micrograph = render_micrograph(specimen, legible_design(design, specimen),
                                    STYLE_MODALITY[style])
-    phases = structure.grain_phase if second_phase_fraction > 0 else None
     truth = grain_truth(structure.labels, design.nm_per_pixel / 1000.0, grain_phase=phases)
     return GrainMicrograph(micrograph, structure, truth, style), specimen
