@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -40,8 +41,8 @@ from urllib.parse import urlsplit
 from csmbench.agents._openai_protocol import estimate_tokens, request_problem
 
 __all__ = ["Call", "ChatServer", "Conversation", "FaultKind", "Faults", "Received", "Reply",
-           "ReplyLike", "Script", "ToolOutput", "estimate_tokens", "request_problem",
-           "scale_bar_script"]
+           "ReplyLike", "Script", "ToolOutput", "estimate_tokens", "first_then",
+           "request_problem", "scale_bar_script"]
 
 FaultKind = Literal["429", "500", "503", "drop", "hang"]
 
@@ -442,6 +443,12 @@ def text_of(content: Any) -> str:
 _WIDTH_PX = re.compile(r"(\d+) pixels\s+wide")
 _POINT_PX = re.compile(r"pixel \((\d+), (\d+)\)")
 _LENGTH_UNIT = re.compile(r"length, in (nm|µm)")
+
+
+def first_then(first: ReplyLike, then: Script) -> Script:
+    """A script (for one episode) whose first reply is ``first``; every later one ``then``'s."""
+    replies = itertools.count()
+    return lambda request: first if next(replies) == 0 else then(request)
 
 
 def scale_bar_script(request: dict[str, Any]) -> Reply:

@@ -30,6 +30,16 @@ def scale_bar_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def scale_bar_items(scale_bar_data: Path) -> list[str]:
+    """The ids of the scale-bar items of ``scale_bar_data`` (five)."""
+    from csmbench.episodes import load_dataset
+
+    ids = [i.id for i in load_dataset(scale_bar_data).items if i.family.startswith("scale_bar.")]
+    assert len(ids) == 5
+    return ids
+
+
+@pytest.fixture(scope="session")
 def api_key() -> str:
     """The canary key, for module-scoped fixtures that set it themselves."""
     return CANARY_KEY

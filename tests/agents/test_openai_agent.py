@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import os
@@ -28,24 +27,15 @@ from csmbench.testing import (
     Faults,
     Reply,
     ReplyLike,
-    Script,
     estimate_tokens,
+    first_then,
     scale_bar_script,
 )
 
-SCALE_BAR_ITEMS = ["scale_bar.field_width-0000", "scale_bar.feature_length-0000",
-                   "scale_bar.pixel_size-0000", "scale_bar.pixel_size-0001",
-                   "scale_bar.pixel_size-0002"]
-
-
-def first_then_solve(first: ReplyLike) -> Script:
-    """A script (for one episode) whose first reply is ``first``; then ``scale_bar_script``."""
-    replies = itertools.count()
-    return lambda request: first if next(replies) == 0 else scale_bar_script(request)
-
 
 @pytest.fixture(scope="module")
-def solved(scale_bar_data: Path, tmp_path_factory: pytest.TempPathFactory,
+def solved(scale_bar_data: Path, scale_bar_items: list[str],
+           tmp_path_factory: pytest.TempPathFactory,
            api_key: str) -> dict[str, Any]:
     """All scale-bar items solved by the scripted model as "openai:gpt-4o-mini"."""
     out = tmp_path_factory.mktemp("solved")
@@ -53,20 +43,21 @@ def solved(scale_bar_data: Path, tmp_path_factory: pytest.TempPathFactory,
         patch.setenv("OPENAI_API_KEY", api_key)
         config = RunConfig(agent="openai:gpt-4o-mini", tools="all", agent_options={
             "base_url": server.base_url, "seed": 11})
-        summary = asyncio.run(evaluate(scale_bar_data, out, config, item_ids=SCALE_BAR_ITEMS))
+        summary = asyncio.run(evaluate(scale_bar_data, out, config, item_ids=scale_bar_items))
     return {"summary": summary, "records": {r.item_id: r for r in read_records(out)},
             "server": server, "out": out}
 
 
-def test_scripted_model_solves_scale_bar_items(solved: dict[str, Any], canary_key: str) -> None:
+def test_scripted_model_solves_scale_bar_items(solved: dict[str, Any], canary_key: str,
+                                               scale_bar_items: list[str]) -> None:
     records, server = solved["records"], solved["server"]
-    assert solved["summary"]["overall"]["correct"] == len(SCALE_BAR_ITEMS)
+    assert solved["summary"]["overall"]["correct"] == len(scale_bar_items)
     for record in records.values():
         assert record.status == "answered" and record.agent == "openai:gpt-4o-mini"
         assert record.trajectory[0].calls[0].name == "calibrate_scale_bar"
         assert record.trajectory[0].calls[0].arguments == {"image": "img0"}
         assert record.answer.value is not None and record.answer.unit
-    assert server.outcomes() == {"ok": 2 * len(SCALE_BAR_ITEMS)}  # no 400: every id answered
+    assert server.outcomes() == {"ok": 2 * len(scale_bar_items)}  # no 400: every id answered
     for request in server.completions():
         assert request["temperature"] == 0 and request["seed"] == 11
         assert [t["function"]["name"] for t in request["tools"]][-1] == "submit_answer"
@@ -94,7 +85,7 @@ def test_parallel_tool_calls_and_overlay_image(run_agent) -> None:
     both = [Call("calibrate_scale_bar", {"image": "img0"}),
             Call("estimate_grain_size", {"image": "img0", "nm_per_pixel": 50, "overlay": True,
                                          "boundaries": "dark"})]
-    with ChatServer(first_then_solve(both)) as server:
+    with ChatServer(first_then(both, scale_bar_script)) as server:
         _, [record] = run_agent(server)
     assert record.correct and [c.name for c in record.trajectory[0].calls] == [
         "calibrate_scale_bar", "estimate_grain_size"]
@@ -119,7 +110,7 @@ def test_parallel_tool_calls_and_overlay_image(run_agent) -> None:
         "answer-beside-a-call"])
 def test_mistakes_go_back_to_the_model(run_agent, mistake: ReplyLike, role: str,
                                        says: str) -> None:
-    with ChatServer(first_then_solve(mistake)) as server:
+    with ChatServer(first_then(mistake, scale_bar_script)) as server:
         _, [record] = run_agent(server)
     assert record.status == "answered" and record.correct and record.steps == 3
     first = record.trajectory[0]
