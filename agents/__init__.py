@@ -1,7 +1,15 @@
 """Agents: the reference solver, the no-tools baseline, the OpenAI tool loop, the LangGraph
 graph, the registry."""
 
-from . import _langgraph, _reference_grains, _reference_xrd  # noqa: F401  (register them)
+from . import (  # noqa: F401  (register them)
+    _langgraph,
+    _reference_cross,
+    _reference_cross_size,
+    _reference_eds,
+    _reference_grains,
+    _reference_hrtem,
+    _reference_xrd,
+)
 from ._no_tools import TYPICAL_ANSWERS, NoToolsAgent
 from ._openai import ModelCallError, OpenAIAgent, OpenAIAgentFactory, OpenAIOptions
 from ._openai_cache import CallCache

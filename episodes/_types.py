@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "DIFFICULTIES",
     "AnswerSpec",
     "Asset",
     "AssetKind",
     "Choice",
+    "Difficulty",
     "EpisodeScore",
     "FinalAnswer",
     "Formula",
@@ -32,6 +34,10 @@ __all__ = [
 
 Scale = Literal["AtomScale", "Microscale", "Mesoscale", "Macroscale"]
 AssetKind = Literal["image", "pattern", "spectrum", "structure"]
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
+"""Levels of generated items: easy needs one measurement with its inputs stated; medium adds
+a calibration or a second step; hard chains several tools or measures a harder input."""
 
 
 class _Frozen(BaseModel):
@@ -185,11 +191,14 @@ class Milestone(_Frozen):
         arguments: Expected argument values; strings must match exactly, numbers within
             ``rel_tol``.
         rel_tol: Relative tolerance for numeric arguments.
+        after: Indices (in the item's milestone list) of milestones that must come earlier
+            (a partial order; empty when this one may come at any point).
     """
 
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     rel_tol: float = 0.02
+    after: list[int] = Field(default_factory=list)
 
 
 class Item(_Frozen):

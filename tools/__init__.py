@@ -5,7 +5,7 @@ Each tool is a Python function for scripts (``calibrate_scale_bar(path_or_array)
 command (``csmbench tool NAME``).
 """
 
-from . import _calibration  # noqa: F401  (registers calibrate_scale_bar)
+from . import _calibration, _eds, _hall_petch, _lattice_spacing  # noqa: F401  (register tools)
 from ._context import ToolContext
 from ._crystal_db import build_database, default_database_path
 from ._crystal_lookup import CrystalLookup, CrystalMatch, lookup_crystal

@@ -1,6 +1,14 @@
 """Generators of episodes with exact ground truth, and the presets that combine them."""
 
-from . import _grain_items, _scale_bar_items, _xrd_items  # noqa: F401  (register the families)
+from . import (  # noqa: F401  (register the families)
+    _cross_items,
+    _cross_size_items,
+    _eds_items,
+    _grain_items,
+    _hrtem_items,
+    _scale_bar_items,
+    _xrd_items,
+)
 from ._bar_design import BAR_STYLES, NM_PER_PIXEL_RANGE, BarStyle, ScaleBarDesign, random_design
 from ._micrograph import Modality, render_specimen
 from ._presets import PRESETS, build_dataset, item_rng

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from csmbench.episodes import Asset, Choice, Item, Milestone, Numeric, ToolCall
+from csmbench.episodes import Asset, Choice, Difficulty, Item, Milestone, Numeric, ToolCall
 
 from ._grain_specimen import STYLE_TEXT, GrainMicrograph, draw_grain_micrograph
 from ._registry import ItemSink, family
@@ -107,7 +107,8 @@ def _single_phase(rng: np.random.Generator) -> tuple[GrainMicrograph, bool]:
 
 
 @family("grains.mean_intercept", version=VERSION)
-def make_mean_intercept(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_mean_intercept(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                        difficulty: Difficulty) -> Item:
     """Q: the mean lineal intercept length, µm."""
     drawn, given = _single_phase(rng)
     question = (_intro(drawn, given) + "What is the mean lineal intercept length of its grains "
@@ -119,7 +120,8 @@ def make_mean_intercept(item_id: str, rng: np.random.Generator, sink: ItemSink) 
 
 
 @family("grains.astm_g", version=VERSION)
-def make_astm_g(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_astm_g(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                difficulty: Difficulty) -> Item:
     """Q: the ASTM E112 grain size number G, from the intercept or the planimetric count."""
     drawn, given = _single_phase(rng)
     method = "intercept" if rng.random() < 0.5 else "planimetric"
@@ -139,7 +141,8 @@ def make_astm_g(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
 
 
 @family("grains.per_mm2", version=VERSION)
-def make_grains_per_mm2(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_grains_per_mm2(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                        difficulty: Difficulty) -> Item:
     """Q: the number of grains per mm² (Jeffries planimetric count)."""
     drawn, given = _single_phase(rng)
     question = (_intro(drawn, given) + "How many grains per square millimetre does the section "
@@ -153,7 +156,8 @@ def make_grains_per_mm2(item_id: str, rng: np.random.Generator, sink: ItemSink) 
 
 
 @family("grains.phase_fraction", version=VERSION)
-def make_phase_fraction(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_phase_fraction(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                        difficulty: Difficulty) -> Item:
     """Q: the area fraction of the darker or the lighter phase of a two-phase alloy."""
     fraction = float(rng.uniform(*SECOND_PHASE_FRACTION))
     drawn, specimen = draw_grain_micrograph(rng, style="etched_optical",
@@ -180,7 +184,8 @@ def _draw_shape(rng: np.random.Generator) -> tuple[Shape, float, float]:
 
 
 @family("grains.shape", version=VERSION)
-def make_shape(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_shape(item_id: str, rng: np.random.Generator, sink: ItemSink,
+               difficulty: Difficulty) -> Item:
     """Q: equiaxed or elongated grains, and along which direction (multiple choice)."""
     shape, aspect, angle = _draw_shape(rng)
     drawn, _ = draw_grain_micrograph(rng, aspect_ratio=aspect, elongation_deg=angle % 180.0)

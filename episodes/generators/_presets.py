@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from csmbench.episodes import DatasetWriter
+from csmbench.episodes import DIFFICULTIES, DatasetWriter, Difficulty
 from csmbench.errors import RegistryError
 
 from ._registry import ItemSink, get_family
 
-__all__ = ["PRESETS", "build_dataset", "item_rng"]
+__all__ = ["PRESETS", "build_dataset", "difficulty_of", "item_rng"]
 
 _DIFFRACTION = ("xrd.peak_positions", "xrd.strongest_d", "xrd.cubic_lattice", "xrd.phase_id",
                 "xrd.phase_candidates", "xrd.phase_count", "xrd.scherrer_size",
@@ -37,6 +37,11 @@ def item_rng(seed: int, family: str, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def difficulty_of(index: int) -> Difficulty:
+    """The level of item ``index`` of a family: easy, medium, hard in turn."""
+    return DIFFICULTIES[index % len(DIFFICULTIES)]
+
+
 def build_dataset(out: str | Path, *, preset: str | None = "smoke", seed: int = 0,
                   counts: Mapping[str, int] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> Path:
@@ -45,7 +50,8 @@ def build_dataset(out: str | Path, *, preset: str | None = "smoke", seed: int = 
     Args:
         out: Empty (or new) folder to write into.
         preset: Name in :data:`PRESETS`; ignored when ``counts`` is given.
-        seed: Root seed; item ``i`` of family ``f`` uses :func:`item_rng` (seed, f, i).
+        seed: Root seed; item ``i`` of family ``f`` uses :func:`item_rng` (seed, f, i) and
+            level :func:`difficulty_of` (i).
         counts: Items per family, instead of a preset.
         progress: Called with (done, total) after each item.
     """
@@ -56,9 +62,11 @@ def build_dataset(out: str | Path, *, preset: str | None = "smoke", seed: int = 
     for name, count in plan.items():
         for index in range(count):
             item_id = f"{name}-{index:04d}"
-            item = families[name].make(item_id, item_rng(seed, name, index), ItemSink(writer, item_id))
-            writer.add_item(item.model_copy(update={"metadata": {**item.metadata, "seed": seed,
-                                                                  "index": index}}))
+            level = difficulty_of(index)
+            item = families[name].make(item_id, item_rng(seed, name, index),
+                                       ItemSink(writer, item_id), level)
+            writer.add_item(item.model_copy(update={"metadata": {
+                **item.metadata, "seed": seed, "index": index, "difficulty": level}}))
             done += 1
             if progress:
                 progress(done, total)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from csmbench.episodes import Asset, AssetKind, DatasetWriter, Item
+from csmbench.episodes import Asset, AssetKind, DatasetWriter, Difficulty, Item
 from csmbench.errors import RegistryError
 
 __all__ = ["FAMILIES", "Family", "ItemSink", "family", "get_family"]
@@ -28,12 +28,13 @@ class ItemSink:
         return self.writer.add_asset(self.item_id, asset_id, kind, suffix, save, meta)
 
 
-MakeItem = Callable[[str, np.random.Generator, ItemSink], Item]
+MakeItem = Callable[[str, np.random.Generator, ItemSink, Difficulty], Item]
+"""``make(item_id, rng, sink, difficulty) -> Item``: every random choice from ``rng``."""
 
 
 @dataclass(frozen=True)
 class Family:
-    """A family of generated items: its name, version and ``make(item_id, rng, sink) -> Item``."""
+    """A family of generated items: its name, version and ``make(item_id, rng, sink, difficulty)``."""
 
     name: str
     version: str

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
-from csmbench.episodes import Asset, Item, Milestone, Numeric, Scale, ToolCall
+from csmbench.episodes import Asset, Difficulty, Item, Milestone, Numeric, Scale, ToolCall
 
 from ._registry import ItemSink, family
 from ._scale_bar_render import SyntheticMicrograph, save_micrograph, synthesize_micrograph
@@ -67,7 +67,8 @@ def _item(item_id: str, micrograph: SyntheticMicrograph, width: int, question: s
 
 
 @family("scale_bar.pixel_size", version=VERSION)
-def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                    difficulty: Difficulty) -> Item:
     """Q: the pixel size in nm per pixel, from the scale bar."""
     micrograph = synthesize_micrograph(rng)
     asset, width = _attach(micrograph, sink, rng)
@@ -78,7 +79,8 @@ def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink) -> I
 
 
 @family("scale_bar.field_width", version=VERSION)
-def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                     difficulty: Difficulty) -> Item:
     """Q: the horizontal field width of the whole frame, in µm."""
     micrograph = synthesize_micrograph(rng)
     asset, width = _attach(micrograph, sink, rng)
@@ -91,7 +93,8 @@ def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink) -> 
 
 
 @family("scale_bar.feature_length", version=VERSION)
-def make_feature_length(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_feature_length(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                        difficulty: Difficulty) -> Item:
     """Q: the real length of a feature marked by a line between two given pixel positions."""
     micrograph = synthesize_micrograph(rng)
     start, end = _marker_endpoints(micrograph, rng)

@@ -15,7 +15,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from csmbench.episodes import Asset, Choice, Formula, Item, Milestone, NumberSet, Numeric, ToolCall
+from csmbench.episodes import (
+    Asset,
+    Choice,
+    Difficulty,
+    Formula,
+    Item,
+    Milestone,
+    NumberSet,
+    Numeric,
+    ToolCall,
+)
 from csmbench.tools._crystal_db import CrystalRecord
 from csmbench.tools._radiation import EMISSIONS
 
@@ -152,7 +162,8 @@ def _threshold(rng: np.random.Generator, pattern: SimulatedPattern
 
 
 @family("xrd.peak_positions", version=VERSION)
-def make_peak_positions(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_peak_positions(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                        difficulty: Difficulty) -> Item:
     """Q: the Kα1 2θ positions of every peak at least T % as high as the strongest."""
     def draw():
         record = _pick(rng, curated_records())
@@ -172,7 +183,8 @@ def make_peak_positions(item_id: str, rng: np.random.Generator, sink: ItemSink) 
 
 
 @family("xrd.strongest_d", version=VERSION)
-def make_strongest_d(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_strongest_d(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                     difficulty: Difficulty) -> Item:
     """Q: the d-spacing (Å) of the strongest peak, from its observed position."""
     def draw():
         record = _pick(rng, curated_records())
@@ -196,7 +208,8 @@ def make_strongest_d(item_id: str, rng: np.random.Generator, sink: ItemSink) -> 
 
 
 @family("xrd.cubic_lattice", version=VERSION)
-def make_cubic_lattice(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_cubic_lattice(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                       difficulty: Difficulty) -> Item:
     """Q: the lattice parameter a (Å) of a cubic phase, strained by up to ±1.5 %."""
     cubic = [r for r in curated_records() if r.crystal_system == "cubic"]
 
@@ -240,7 +253,8 @@ def _single_phase(rng: np.random.Generator, pool: list[CrystalRecord]) -> tuple[
 
 
 @family("xrd.phase_id", version=VERSION)
-def make_phase_id(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_phase_id(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                  difficulty: Difficulty) -> Item:
     """Q: the chemical formula of the single phase (formulas with one phase in the database)."""
     pool = [r for r in curated_records() if phases_per_formula()[r.formula] == 1]
     pattern, record = _single_phase(rng, pool)
@@ -267,7 +281,8 @@ def _distractors(rng: np.random.Generator, truth: CrystalRecord, count: int) -> 
 
 
 @family("xrd.phase_candidates", version=VERSION)
-def make_phase_candidates(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_phase_candidates(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                          difficulty: Difficulty) -> Item:
     """Q: which of four named phases (polymorphs and look-alikes) the sample is."""
     pattern, record = _single_phase(rng, list(curated_records()))
     options = [record, *_distractors(rng, record, 3)]
@@ -286,7 +301,8 @@ def make_phase_candidates(item_id: str, rng: np.random.Generator, sink: ItemSink
 
 
 @family("xrd.phase_count", version=VERSION)
-def make_phase_count(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_phase_count(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                     difficulty: Difficulty) -> Item:
     """Q: how many crystalline phases a pattern holds (1-3, each ≥ 20 wt% and visible)."""
     count = int(rng.integers(1, 4))
 
@@ -361,7 +377,8 @@ def _caglioti_text(spec: PatternSpec) -> str:
 
 
 @family("xrd.scherrer_size", version=VERSION)
-def make_scherrer_size(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_scherrer_size(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                       difficulty: Difficulty) -> Item:
     """Q: the Scherrer crystallite size (nm), instrument width given or from a LaB6 standard."""
     pattern = _broadened(rng, (5.0, 80.0), None)
     spec = pattern.spec
@@ -390,7 +407,8 @@ def make_scherrer_size(item_id: str, rng: np.random.Generator, sink: ItemSink) -
 
 
 @family("xrd.williamson_hall", version=VERSION)
-def make_williamson_hall(item_id: str, rng: np.random.Generator, sink: ItemSink) -> Item:
+def make_williamson_hall(item_id: str, rng: np.random.Generator, sink: ItemSink,
+                         difficulty: Difficulty) -> Item:
     """Q: Williamson-Hall crystallite size (nm) or microstrain (%), instrument width given."""
     pattern = _broadened(rng, (10.0, 60.0), (5e-4, 5e-3))
     spec = pattern.spec

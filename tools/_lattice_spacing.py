@@ -1,0 +1,1 @@
+"""Placeholder: filled in by the cross-scale work (issue 6)."""
