@@ -59,7 +59,8 @@ def _parse_price(text: str) -> list[float]:
 @app.command()
 def build(
     out: Annotated[Path, typer.Option(help="Folder to write the dataset into (new or empty).")],
-    preset: Annotated[str, typer.Option(help="Preset: smoke or scale_bar.")] = "smoke",
+    preset: Annotated[str, typer.Option(help="Preset: smoke, standard, scale_bar, "
+                                        "diffraction or grains.")] = "smoke",
     seed: Annotated[int, typer.Option(help="Root seed; the same seed gives identical bytes.")] = 0,
     families: Annotated[str, typer.Option(help="Instead of a preset: name=count,...")] = "",
 ) -> None:
@@ -77,6 +78,18 @@ def build(
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     console.print(f"built {manifest['counts']['items']} items into {root} "
                   f"(preset {manifest.get('preset')}, seed {seed})")
+
+
+@app.command()
+def datasheet(
+    data: Annotated[Path, typer.Argument(help="Dataset folder (from csmbench build).")],
+    out: Annotated[Path | None, typer.Option(help="Where to write it (default: "
+                                                  "DATA/DATASHEET.md).")] = None,
+) -> None:
+    """Write the dataset's datasheet: counts by scale, family and difficulty; truths; tolerances."""
+    from csmbench.episodes import write_datasheet
+
+    console.print(f"wrote {write_datasheet(data, out)}")
 
 
 import_app = typer.Typer(no_args_is_help=True, help="Import benchmark data as a dataset.")

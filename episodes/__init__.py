@@ -9,7 +9,17 @@ from ._csmbench_import import (
 )
 from ._csmbench_records import FAMILIES as CSMBENCH_FAMILIES
 from ._csmbench_records import ImportProblem, mcqa_prompt, openqa_prompt
-from ._dataset import ASSETS, ITEMS, MANIFEST, Dataset, DatasetWriter, load_dataset, sha256_file
+from ._dataset import (
+    ASSETS,
+    ITEMS,
+    MANIFEST,
+    AssetFiles,
+    Dataset,
+    DatasetWriter,
+    load_dataset,
+    sha256_file,
+)
+from ._datasheet import DATASHEET, datasheet_markdown, write_datasheet
 from ._types import (
     DIFFICULTIES,
     AnswerSpec,
@@ -34,11 +44,13 @@ from ._types import (
 __all__ = [
     "ASSETS",
     "CSMBENCH_FAMILIES",
+    "DATASHEET",
     "DIFFICULTIES",
     "ITEMS",
     "MANIFEST",
     "AnswerSpec",
     "Asset",
+    "AssetFiles",
     "AssetKind",
     "Choice",
     "Dataset",
@@ -60,10 +72,12 @@ __all__ = [
     "ToolCall",
     "ToolResult",
     "cached_import",
+    "datasheet_markdown",
     "import_csmbench",
     "load_dataset",
     "mcqa_prompt",
     "openqa_prompt",
     "read_csmbench",
     "sha256_file",
+    "write_datasheet",
 ]

@@ -20,7 +20,8 @@ from csmbench.errors import DatasetError
 
 from ._types import Asset, AssetKind, Item
 
-__all__ = ["ASSETS", "ITEMS", "MANIFEST", "Dataset", "DatasetWriter", "load_dataset", "sha256_file"]
+__all__ = ["ASSETS", "ITEMS", "MANIFEST", "AssetFiles", "Dataset", "DatasetWriter", "load_dataset",
+           "sha256_file"]
 
 MANIFEST = "manifest.json"
 ITEMS = "items.jsonl"
@@ -54,6 +55,29 @@ class Dataset:
                            f"it has {len(self.items)} items, e.g. {[i.id for i in self.items[:3]]}")
 
 
+class AssetFiles:
+    """Writes attachments under ``<root>/assets/<item_id>/`` and remembers their digests.
+
+    A :class:`DatasetWriter` holds one; build workers in other processes use their own and
+    hand ``files`` back with the item (:meth:`DatasetWriter.adopt`).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.files: dict[str, str] = {}
+
+    def add_asset(self, item_id: str, asset_id: str, kind: AssetKind, suffix: str,
+                  save: Callable[[Path], None], meta: dict[str, Any] | None = None) -> Asset:
+        """Save one attachment with ``save(path)`` under ``assets/<item_id>/`` and hash it."""
+        relative = f"{ASSETS}/{item_id}/{asset_id}{suffix}"
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(path)
+        digest = sha256_file(path)
+        self.files[relative] = digest
+        return Asset(id=asset_id, kind=kind, path=relative, sha256=digest, meta=meta or {})
+
+
 class DatasetWriter:
     """Writes a dataset folder: assets first (through :meth:`add_asset`), then items, then the manifest.
 
@@ -71,18 +95,18 @@ class DatasetWriter:
         (self.root / ASSETS).mkdir(parents=True, exist_ok=True)
         self.name, self.seed = name, seed
         self._items: list[Item] = []
-        self._files: dict[str, str] = {}
+        self._assets = AssetFiles(self.root)
+        self._files = self._assets.files
 
     def add_asset(self, item_id: str, asset_id: str, kind: AssetKind, suffix: str,
                   save: Callable[[Path], None], meta: dict[str, Any] | None = None) -> Asset:
         """Save one attachment with ``save(path)`` under ``assets/<item_id>/`` and hash it."""
-        relative = f"{ASSETS}/{item_id}/{asset_id}{suffix}"
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save(path)
-        digest = sha256_file(path)
-        self._files[relative] = digest
-        return Asset(id=asset_id, kind=kind, path=relative, sha256=digest, meta=meta or {})
+        return self._assets.add_asset(item_id, asset_id, kind, suffix, save, meta)
+
+    def adopt(self, item: Item, files: dict[str, str]) -> None:
+        """Queue an item whose assets another :class:`AssetFiles` wrote (``files``: digests)."""
+        self._files.update(files)
+        self.add_item(item)
 
     def add_item(self, item: Item) -> None:
         """Queue an item; its assets must have been added already."""

@@ -1,7 +1,10 @@
 """Grain-size families (Mesoscale): mean intercept, ASTM G, grains per mm², phase fraction, shape.
 
-Each item attaches one micrograph (``img0``) with a scale bar. Half the items state the pixel
-size in the question; the others must be calibrated from the bar first. Truths come from the
+Each item attaches one micrograph (``img0``) with a scale bar. Difficulty: easy items state the
+pixel size and show an etched optical micrograph; medium ones must be calibrated from the bar
+first (etched optical or SEM); hard ones must be calibrated and show SEM or EBSD band-contrast
+images, whose boundaries are faint (the phase-fraction family is always etched optical: easy
+states the pixel size, medium and hard do not). Truths come from the
 label image by the E112 / E1382 definitions (`_grain_truth`): twin bands are not grains, the
 intercept is the mean over test lines at 0°, 45°, 90° and 135°, grains per mm² is the Jeffries
 count with edge grains halved.
@@ -17,12 +20,13 @@ import numpy as np
 from csmbench.episodes import Asset, Choice, Difficulty, Item, Milestone, Numeric, ToolCall
 
 from ._grain_specimen import STYLE_TEXT, GrainMicrograph, draw_grain_micrograph
+from ._microstructure_render import RenderStyle
 from ._registry import ItemSink, family
 from ._scale_bar_render import save_micrograph
 
 __all__ = ["VERSION"]
 
-VERSION = "1"
+VERSION = "2"
 IMAGE = "img0"
 INTERCEPT_REL_TOL = 0.10
 """Mean intercept: E112 quotes about 10 % relative accuracy for a single field."""
@@ -31,7 +35,6 @@ G_ABS_TOL = 0.3
 GRAINS_PER_MM2_REL_TOL = 0.12
 PHASE_ABS_TOL = 0.05
 """Phase area fraction, absolute (point counting of one field reaches a few percent)."""
-GIVEN_PIXEL_SIZE_PROBABILITY = 0.5
 ELONGATED_ASPECT = (2.0, 3.5)
 EQUIAXED_ASPECT = (1.0, 1.15)
 SECOND_PHASE_FRACTION = (0.15, 0.5)
@@ -98,19 +101,41 @@ def _item(item_id: str, name: str, drawn: GrainMicrograph, given: bool, question
                           "truth": _truth_record(drawn), "derivation": derivation})
 
 
-def _single_phase(rng: np.random.Generator) -> tuple[GrainMicrograph, bool]:
-    """A one-phase micrograph, equiaxed or mildly elongated, and whether the size is given."""
+_STYLES: dict[Difficulty, tuple[RenderStyle, ...]] = {
+    "easy": ("etched_optical",), "medium": ("etched_optical", "sem"),
+    "hard": ("sem", "ebsd_band_contrast")}
+"""Rendering styles of each difficulty: dark etched boundaries are the easiest to segment."""
+
+
+def _style(rng: np.random.Generator, difficulty: Difficulty) -> RenderStyle:
+    styles = _STYLES[difficulty]
+    return styles[int(rng.integers(len(styles)))]
+
+
+def _given(difficulty: Difficulty) -> bool:
+    """Whether the question states the pixel size (easy items only)."""
+    return difficulty == "easy"
+
+
+def _single_phase(rng: np.random.Generator, difficulty: Difficulty) -> GrainMicrograph:
+    """A one-phase micrograph, equiaxed or mildly elongated."""
     aspect = float(rng.uniform(1.0, 2.0)) if rng.random() < 0.3 else 1.0
-    drawn, _ = draw_grain_micrograph(rng, aspect_ratio=aspect,
+    drawn, _ = draw_grain_micrograph(rng, style=_style(rng, difficulty), aspect_ratio=aspect,
                                      elongation_deg=float(rng.uniform(0.0, 180.0)))
-    return drawn, bool(rng.random() < GIVEN_PIXEL_SIZE_PROBABILITY)
+    return drawn
 
 
 @family("grains.mean_intercept", version=VERSION)
 def make_mean_intercept(item_id: str, rng: np.random.Generator, sink: ItemSink,
                         difficulty: Difficulty) -> Item:
-    """Q: the mean lineal intercept length, µm."""
-    drawn, given = _single_phase(rng)
+    """Q: the mean lineal intercept length, µm.
+
+    Truth: 1 / mean P_L over test lines at 0°, 45°, 90° and 135° across the label image
+    (twin bands are not grains), times the exact pixel size.
+
+    Tolerance: 10 % relative, the relative accuracy ASTM E112 quotes for a single field.
+    """
+    drawn, given = _single_phase(rng, difficulty), _given(difficulty)
     question = (_intro(drawn, given) + "What is the mean lineal intercept length of its grains "
                 "(ASTM E112 / E1382: test lines in several directions; annealing-twin boundaries "
                 "are not grain boundaries), in µm?")
@@ -122,8 +147,14 @@ def make_mean_intercept(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("grains.astm_g", version=VERSION)
 def make_astm_g(item_id: str, rng: np.random.Generator, sink: ItemSink,
                 difficulty: Difficulty) -> Item:
-    """Q: the ASTM E112 grain size number G, from the intercept or the planimetric count."""
-    drawn, given = _single_phase(rng)
+    """Q: the ASTM E112 grain size number G, from the intercept or the planimetric count.
+
+    Truth: G = −6.643856 log10(ℓ/mm) − 3.288 from the true intercept, or G = 3.321928
+    log10(N_A/mm⁻²) − 2.954 from the true Jeffries count, as the question asks.
+
+    Tolerance: ±0.3 in G: a 10 % intercept error moves G by 0.28.
+    """
+    drawn, given = _single_phase(rng, difficulty), _given(difficulty)
     method = "intercept" if rng.random() < 0.5 else "planimetric"
     if method == "intercept":
         how = ("from the mean lineal intercept ℓ (intercept procedure: "
@@ -143,8 +174,15 @@ def make_astm_g(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("grains.per_mm2", version=VERSION)
 def make_grains_per_mm2(item_id: str, rng: np.random.Generator, sink: ItemSink,
                         difficulty: Difficulty) -> Item:
-    """Q: the number of grains per mm² (Jeffries planimetric count)."""
-    drawn, given = _single_phase(rng)
+    """Q: the number of grains per mm² (Jeffries planimetric count).
+
+    Truth: (grains inside + grains cut by the frame / 2 + 1) / field area, from the label
+    image (E112 Jeffries count).
+
+    Tolerance: 12 % relative: the counting error of a few hundred grains in one field plus
+    the edge-grain convention.
+    """
+    drawn, given = _single_phase(rng, difficulty), _given(difficulty)
     question = (_intro(drawn, given) + "How many grains per square millimetre does the section "
                 "show (ASTM E112 planimetric procedure: grains cut by the field edge count "
                 "half)? Answer in grains/mm².")
@@ -158,11 +196,17 @@ def make_grains_per_mm2(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("grains.phase_fraction", version=VERSION)
 def make_phase_fraction(item_id: str, rng: np.random.Generator, sink: ItemSink,
                         difficulty: Difficulty) -> Item:
-    """Q: the area fraction of the darker or the lighter phase of a two-phase alloy."""
+    """Q: the area fraction of the darker or the lighter phase of a two-phase alloy.
+
+    Truth: the pixel fraction of the second phase in the label image (the darker phase is
+    read from the rendered tones).
+
+    Tolerance: ±0.05 absolute: point counting of one field reaches a few percent.
+    """
     fraction = float(rng.uniform(*SECOND_PHASE_FRACTION))
     drawn, specimen = draw_grain_micrograph(rng, style="etched_optical",
                                             second_phase_fraction=fraction)
-    given = bool(rng.random() < GIVEN_PIXEL_SIZE_PROBABILITY)
+    given = _given(difficulty)
     asked = "darker" if rng.random() < 0.5 else "lighter"
     darker = drawn.darker_phase(specimen)
     phase2 = drawn.structure.second_phase_fraction
@@ -186,10 +230,17 @@ def _draw_shape(rng: np.random.Generator) -> tuple[Shape, float, float]:
 @family("grains.shape", version=VERSION)
 def make_shape(item_id: str, rng: np.random.Generator, sink: ItemSink,
                difficulty: Difficulty) -> Item:
-    """Q: equiaxed or elongated grains, and along which direction (multiple choice)."""
+    """Q: equiaxed or elongated grains, and along which direction (multiple choice).
+
+    Truth: the drawn shape: equiaxed (aspect 1.0-1.15) or elongated (aspect 2-3.5) within 8°
+    of horizontal, vertical or a diagonal.
+
+    Tolerance: exact choice; the classes are separated by a wide aspect-ratio gap.
+    """
     shape, aspect, angle = _draw_shape(rng)
-    drawn, _ = draw_grain_micrograph(rng, aspect_ratio=aspect, elongation_deg=angle % 180.0)
-    given = bool(rng.random() < GIVEN_PIXEL_SIZE_PROBABILITY)
+    drawn, _ = draw_grain_micrograph(rng, style=_style(rng, difficulty), aspect_ratio=aspect,
+                                     elongation_deg=angle % 180.0)
+    given = _given(difficulty)
     order = [list(_SHAPES)[k] for k in rng.permutation(len(_SHAPES))]
     options = {letter: _SHAPES[key] for letter, key in zip("ABCD", order, strict=True)}
     correct = "ABCD"[order.index(shape)]

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from csmbench.episodes import DIFFICULTIES, DatasetWriter, Difficulty
+from csmbench.episodes import (
+    DIFFICULTIES,
+    AssetFiles,
+    DatasetWriter,
+    Difficulty,
+    Item,
+    write_datasheet,
+)
 from csmbench.errors import RegistryError
 
 from ._registry import ItemSink, get_family
 
-__all__ = ["PRESETS", "build_dataset", "difficulty_of", "item_rng"]
+__all__ = ["PRESETS", "build_dataset", "difficulty_of", "item_rng", "make_item"]
 
 _DIFFRACTION = ("xrd.peak_positions", "xrd.strongest_d", "xrd.cubic_lattice", "xrd.phase_id",
                 "xrd.phase_candidates", "xrd.phase_count", "xrd.scherrer_size",
@@ -42,10 +53,26 @@ def difficulty_of(index: int) -> Difficulty:
     return DIFFICULTIES[index % len(DIFFICULTIES)]
 
 
+def make_item(root: Path, seed: int, name: str, index: int) -> tuple[Item, dict[str, str]]:
+    """Generate item ``index`` of family ``name`` into ``root``; returns it and its files."""
+    item_id = f"{name}-{index:04d}"
+    level = difficulty_of(index)
+    files = AssetFiles(root)
+    item = get_family(name).make(item_id, item_rng(seed, name, index), ItemSink(files, item_id),
+                                 level)
+    metadata = {**item.metadata, "seed": seed, "index": index, "difficulty": level}
+    return item.model_copy(update={"metadata": metadata}), files.files
+
+
+def _make_task(task: tuple[Path, int, str, int]) -> tuple[Item, dict[str, str]]:
+    return make_item(*task)
+
+
 def build_dataset(out: str | Path, *, preset: str | None = "smoke", seed: int = 0,
                   counts: Mapping[str, int] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> Path:
-    """Generate a dataset folder; the same arguments give byte-identical output.
+                  progress: Callable[[int, int], None] | None = None,
+                  workers: int | None = None) -> Path:
+    """Generate a dataset folder and its DATASHEET.md; the same arguments give identical bytes.
 
     Args:
         out: Empty (or new) folder to write into.
@@ -54,24 +81,46 @@ def build_dataset(out: str | Path, *, preset: str | None = "smoke", seed: int = 
             level :func:`difficulty_of` (i).
         counts: Items per family, instead of a preset.
         progress: Called with (done, total) after each item.
+        workers: Processes that generate items (default: one per CPU core, at most
+            :data:`MAX_WORKERS`); every item has its own generator, so the output does not
+            depend on it.
     """
     plan = dict(counts) if counts is not None else _preset(preset)
     families = {name: get_family(name) for name in plan}
-    writer = DatasetWriter(Path(out), name=preset if counts is None else "custom", seed=seed)
-    total, done = sum(plan.values()), 0
-    for name, count in plan.items():
-        for index in range(count):
-            item_id = f"{name}-{index:04d}"
-            level = difficulty_of(index)
-            item = families[name].make(item_id, item_rng(seed, name, index),
-                                       ItemSink(writer, item_id), level)
-            writer.add_item(item.model_copy(update={"metadata": {
-                **item.metadata, "seed": seed, "index": index, "difficulty": level}}))
-            done += 1
+    root = Path(out)
+    writer = DatasetWriter(root, name=preset if counts is None else "custom", seed=seed)
+    tasks = [(root, seed, name, index) for name, count in plan.items() for index in range(count)]
+    workers = min(workers or os.cpu_count() or 1, MAX_WORKERS, max(len(tasks), 1))
+    with _pool(workers) as pool:
+        for done, (item, files) in enumerate(pool.map(_make_task, tasks, chunksize=2), start=1):
+            writer.adopt(item, files)
             if progress:
-                progress(done, total)
+                progress(done, len(tasks))
     versions = {name: fam.version for name, fam in families.items()}
-    return writer.close(generators=versions, extra={"preset": preset if counts is None else None})
+    writer.close(generators=versions, extra={"preset": preset if counts is None else None})
+    write_datasheet(root)
+    return root
+
+
+MAX_WORKERS = 8
+
+
+@contextmanager
+def _pool(workers: int) -> Iterator[Executor]:
+    """Worker processes (forked, so the registry's families are there), or this process."""
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        with _InProcess() as pool:
+            yield pool
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
+
+
+class _InProcess(Executor):
+    """An executor that runs each task in this process, in order."""
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        return map(fn, *iterables)
 
 
 def _preset(name: str | None) -> dict[str, int]:

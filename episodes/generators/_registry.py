@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from csmbench.episodes import Asset, AssetKind, DatasetWriter, Difficulty, Item
+from csmbench.episodes import Asset, AssetFiles, AssetKind, DatasetWriter, Difficulty, Item
 from csmbench.errors import RegistryError
 
 __all__ = ["FAMILIES", "Family", "ItemSink", "family", "get_family"]
@@ -19,7 +19,7 @@ __all__ = ["FAMILIES", "Family", "ItemSink", "family", "get_family"]
 class ItemSink:
     """Where a generator writes the attachments of one item (``assets/<item_id>/``)."""
 
-    def __init__(self, writer: DatasetWriter, item_id: str) -> None:
+    def __init__(self, writer: DatasetWriter | AssetFiles, item_id: str) -> None:
         self.writer, self.item_id = writer, item_id
 
     def asset(self, asset_id: str, kind: AssetKind, suffix: str, save: Callable[[Path], None],

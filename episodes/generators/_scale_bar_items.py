@@ -2,6 +2,9 @@
 
 The truth is exact by construction: the renderer draws a bar of an integer number of pixels for
 a round label value, so ``nm_per_pixel = value_nm / bar_length_px`` with no rounding.
+Difficulty: easy images are wide PNGs with an instrument databar (large label); medium ones
+draw any width, bar style and format; hard ones are narrow (512-800 px, small label) JPEG or
+TIFF files with a JEOL-style or overlay bar.
 """
 
 from __future__ import annotations
@@ -16,17 +19,24 @@ from PIL import Image, ImageDraw
 
 from csmbench.episodes import Asset, Difficulty, Item, Milestone, Numeric, Scale, ToolCall
 
+from ._bar_design import BarStyle
 from ._registry import ItemSink, family
 from ._scale_bar_render import SyntheticMicrograph, save_micrograph, synthesize_micrograph
 
 __all__ = ["MESOSCALE_FIELD_WIDTH_UM", "VERSION", "scale_for_field_width"]
 
-VERSION = "1"
+VERSION = "2"
 MESOSCALE_FIELD_WIDTH_UM = 10.0
 """Fields of view at least this wide (µm) are Mesoscale; narrower ones Microscale."""
 REL_TOL = 0.02
-_FORMATS: tuple[tuple[Literal["png", "jpeg", "tiff"], str, float], ...] = (
-    ("png", ".png", 0.6), ("jpeg", ".jpg", 0.2), ("tiff", ".tif", 0.2))
+_FORMATS: dict[Difficulty, tuple[tuple[Literal["png", "jpeg", "tiff"], str, float], ...]] = {
+    "easy": (("png", ".png", 1.0),),
+    "medium": (("png", ".png", 0.6), ("jpeg", ".jpg", 0.2), ("tiff", ".tif", 0.2)),
+    "hard": (("jpeg", ".jpg", 0.6), ("tiff", ".tif", 0.4))}
+_WIDTHS_PX: dict[Difficulty, tuple[int, int] | None] = {
+    "easy": (1024, 2048), "medium": None, "hard": (512, 800)}
+_BAR_STYLES: dict[Difficulty, tuple[BarStyle, ...] | None] = {
+    "easy": ("zeiss", "fei", "tescan"), "medium": None, "hard": ("jeol", "overlay")}
 _CALIBRATE = "calibrate_scale_bar"
 
 
@@ -35,9 +45,18 @@ def scale_for_field_width(field_width_um: float) -> Scale:
     return "Mesoscale" if field_width_um >= MESOSCALE_FIELD_WIDTH_UM else "Microscale"
 
 
+def _micrograph(rng: np.random.Generator, difficulty: Difficulty) -> SyntheticMicrograph:
+    """A micrograph whose width and bar style follow ``difficulty`` (None draws freely)."""
+    widths, styles = _WIDTHS_PX[difficulty], _BAR_STYLES[difficulty]
+    width = None if widths is None else int(rng.integers(widths[0], widths[1] + 1))
+    style = None if styles is None else styles[int(rng.integers(len(styles)))]
+    return synthesize_micrograph(rng, width_px=width, style=style)
+
+
 def _attach(micrograph: SyntheticMicrograph, sink: ItemSink, rng: np.random.Generator,
-            pixels: np.ndarray | None = None) -> tuple[Asset, int]:
-    fmt, suffix, _ = _FORMATS[int(rng.choice(len(_FORMATS), p=[f[2] for f in _FORMATS]))]
+            difficulty: Difficulty, pixels: np.ndarray | None = None) -> tuple[Asset, int]:
+    formats = _FORMATS[difficulty]
+    fmt, suffix, _ = formats[int(rng.choice(len(formats), p=[f[2] for f in formats]))]
     drawn = micrograph if pixels is None else replace(micrograph, pixels=pixels)
     height, width = drawn.pixels.shape
     asset = sink.asset("img0", "image", suffix, lambda path: save_micrograph(drawn, Path(path), fmt),
@@ -69,9 +88,16 @@ def _item(item_id: str, micrograph: SyntheticMicrograph, width: int, question: s
 @family("scale_bar.pixel_size", version=VERSION)
 def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink,
                     difficulty: Difficulty) -> Item:
-    """Q: the pixel size in nm per pixel, from the scale bar."""
-    micrograph = synthesize_micrograph(rng)
-    asset, width = _attach(micrograph, sink, rng)
+    """Q: the pixel size in nm per pixel, from the scale bar.
+
+    Truth: the bar's value in nm divided by its length in pixels; the renderer draws a bar
+    of a whole number of pixels for a round value, so it is exact.
+
+    Tolerance: 2 % relative: reading a bar's ends to about ±1 px on a bar of 40-700 px, as a
+    careful reader does.
+    """
+    micrograph = _micrograph(rng, difficulty)
+    asset, width = _attach(micrograph, sink, rng, difficulty)
     question = (f"Attachment img0 is a {micrograph.modality.upper()} micrograph with a scale bar. "
                 "What is its pixel size, in nm per pixel? Answer as a number with the unit nm/px.")
     answer = Numeric(value=micrograph.nm_per_pixel, unit="nm/px", rel_tol=REL_TOL)
@@ -81,9 +107,14 @@ def make_pixel_size(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("scale_bar.field_width", version=VERSION)
 def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink,
                      difficulty: Difficulty) -> Item:
-    """Q: the horizontal field width of the whole frame, in µm."""
-    micrograph = synthesize_micrograph(rng)
-    asset, width = _attach(micrograph, sink, rng)
+    """Q: the horizontal field width of the whole frame, in µm.
+
+    Truth: pixel size (bar value / bar length) times the image width in pixels.
+
+    Tolerance: 2 % relative, that of the pixel size it scales.
+    """
+    micrograph = _micrograph(rng, difficulty)
+    asset, width = _attach(micrograph, sink, rng, difficulty)
     question = (f"Attachment img0 is a {micrograph.modality.upper()} micrograph, {width} pixels "
                 "wide, with a scale bar. What horizontal field width does the full image width "
                 "span, in µm?")
@@ -95,11 +126,17 @@ def make_field_width(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("scale_bar.feature_length", version=VERSION)
 def make_feature_length(item_id: str, rng: np.random.Generator, sink: ItemSink,
                         difficulty: Difficulty) -> Item:
-    """Q: the real length of a feature marked by a line between two given pixel positions."""
-    micrograph = synthesize_micrograph(rng)
+    """Q: the real length of a feature marked by a line between two given pixel positions.
+
+    Truth: the Euclidean distance between the two stated pixel positions times the exact
+    pixel size.
+
+    Tolerance: 2 % relative, that of the pixel size (the end points are given exactly).
+    """
+    micrograph = _micrograph(rng, difficulty)
     start, end = _marker_endpoints(micrograph, rng)
     pixels = _draw_marker(micrograph.pixels, start, end)
-    asset, width = _attach(micrograph, sink, rng, pixels)
+    asset, width = _attach(micrograph, sink, rng, difficulty, pixels)
     length_nm = math.dist(start, end) * micrograph.nm_per_pixel
     unit = "µm" if length_nm >= 1000 else "nm"
     value = length_nm / 1000 if unit == "µm" else length_nm

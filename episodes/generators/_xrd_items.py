@@ -4,7 +4,10 @@ Every item attaches the scan as a two-column ``.xy`` file (``xrd0``, radiation i
 metadata) and a plot of it (``plot0``). Truths are exact: positions and heights come from
 the simulation (``_xrd_truth``), lattice parameters and sizes from the spec. Draws that
 would make an item ambiguous (a threshold next to a peak height, two near-equal strongest
-peaks, a phase with no clean peak) are redrawn from the same generator.
+peaks, a phase with no clean peak) are redrawn from the same generator. Difficulty (see
+``_LEVELS``): easy scans are monochromatic Cu Kα1 with strong counts and Scherrer items give the
+instrument function; medium ones use any anode and moderate counts; hard ones carry a Kα1+Kα2
+doublet and few counts, and Scherrer items need the LaB6 standard.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from csmbench.episodes import (
     ToolCall,
 )
 from csmbench.tools._crystal_db import CrystalRecord
-from csmbench.tools._radiation import EMISSIONS
+from csmbench.tools._radiation import EMISSIONS, Radiation
 
 from ._registry import ItemSink, family
 from ._xrd_pattern import (
@@ -51,7 +54,7 @@ from ._xrd_truth import (
 
 __all__ = ["VERSION"]
 
-VERSION = "1"
+VERSION = "2"
 PATTERN, PLOT, STANDARD = "xrd0", "plot0", "xrd1"
 MAX_DRAWS = 200
 THRESHOLDS_PCT = (5, 10, 15, 20, 30, 40, 50)
@@ -70,6 +73,13 @@ MIN_STRAIN_SHARE = 0.7
 """Williamson-Hall items need strain broadening ≥ 0.7 × the size broadening at the highest
 usable peak, so that the slope is measurable."""
 SCHERRER_REL_TOL = 0.15
+_LEVELS: dict[Difficulty, tuple[tuple[Radiation, ...], tuple[float, float]]] = {
+    "easy": (("CuKa1",), (10_000.0, 100_000.0)),
+    "medium": (("CuKa1", "CoKa1", "MoKa1", "CuKa12"), (2_000.0, 100_000.0)),
+    "hard": (("CuKa12", "CoKa12", "MoKa12"), (500.0, 5_000.0)),
+}
+"""Radiations and peak heights (counts) of each difficulty: easy scans are monochromatic Cu
+Kα1 with strong counts; hard ones carry a Kα2 doublet and few counts."""
 WH_REL_TOL = 0.2
 
 
@@ -118,6 +128,15 @@ def _spec_record(spec: PatternSpec) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
 
 
+def _spec(rng: np.random.Generator, difficulty: Difficulty, phases: tuple[str, ...],
+          **options) -> PatternSpec:
+    """A random scan of ``phases`` with the radiation and counts of ``difficulty``."""
+    radiations, counts = _LEVELS[difficulty]
+    radiation = radiations[int(rng.integers(len(radiations)))]
+    return random_spec(rng, phases=phases, radiation=radiation, max_counts_range=counts,
+                       **options)
+
+
 def _find(name: str, **arguments) -> ToolCall:
     return ToolCall(id=f"call_{name}", name=name, arguments=arguments)
 
@@ -164,10 +183,18 @@ def _threshold(rng: np.random.Generator, pattern: SimulatedPattern
 @family("xrd.peak_positions", version=VERSION)
 def make_peak_positions(item_id: str, rng: np.random.Generator, sink: ItemSink,
                         difficulty: Difficulty) -> Item:
-    """Q: the Kα1 2θ positions of every peak at least T % as high as the strongest."""
+    """Q: the Kα1 2θ positions of every peak at least T % as high as the strongest.
+
+    Truth: the simulated Kα1 reflections (shifted by the zero error and the specimen
+    displacement), merged where they overlap, with their heights above the background; items
+    whose threshold lies within a factor 1.4 of any peak height are redrawn.
+
+    Tolerance: each position within max(0.05°, a quarter of the widest FWHM), one to one;
+    extra or missing peaks are wrong.
+    """
     def draw():
         record = _pick(rng, curated_records())
-        pattern = simulate_pattern(random_spec(rng, phases=(record.id,)), rng)
+        pattern = simulate_pattern(_spec(rng, difficulty, (record.id,)), rng)
         chosen = _threshold(rng, pattern)
         return None if chosen is None else (pattern, *chosen)
 
@@ -185,10 +212,16 @@ def make_peak_positions(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("xrd.strongest_d", version=VERSION)
 def make_strongest_d(item_id: str, rng: np.random.Generator, sink: ItemSink,
                      difficulty: Difficulty) -> Item:
-    """Q: the d-spacing (Å) of the strongest peak, from its observed position."""
+    """Q: the d-spacing (Å) of the strongest peak, from its observed position.
+
+    Truth: d = λ1 / (2 sin θ) at the strongest peak's observed (shifted) Kα1 position; the
+    strongest peak is at least 1.25 times the next.
+
+    Tolerance: 0.3 % relative: a 2θ reading error of about 0.05° at 30-60° 2θ.
+    """
     def draw():
         record = _pick(rng, curated_records())
-        pattern = simulate_pattern(random_spec(rng, phases=(record.id,)), rng)
+        pattern = simulate_pattern(_spec(rng, difficulty, (record.id,)), rng)
         peaks = sorted(true_peaks(pattern), key=lambda p: -p.height)
         if (len(peaks) < 2 or peaks[0].height < 1.25 * peaks[1].height or peaks[0].snr < MIN_SNR
                 or not peaks[0].sharp or not isolated(peaks[0], peaks)
@@ -210,13 +243,19 @@ def make_strongest_d(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("xrd.cubic_lattice", version=VERSION)
 def make_cubic_lattice(item_id: str, rng: np.random.Generator, sink: ItemSink,
                        difficulty: Difficulty) -> Item:
-    """Q: the lattice parameter a (Å) of a cubic phase, strained by up to ±1.5 %."""
+    """Q: the lattice parameter a (Å) of a cubic phase, strained by up to ±1.5 %.
+
+    Truth: the database cell's a times the drawn lattice scale (0.985-1.015).
+
+    Tolerance: 0.2 % relative: a least-squares fit over at least five clear peaks reaches a
+    few 10⁻⁴ Å despite zero shift and displacement.
+    """
     cubic = [r for r in curated_records() if r.crystal_system == "cubic"]
 
     def draw():
         record = _pick(rng, cubic)
         scale = float(rng.uniform(0.985, 1.015))
-        pattern = simulate_pattern(replace(random_spec(rng, phases=(record.id,)),
+        pattern = simulate_pattern(replace(_spec(rng, difficulty, (record.id,)),
                                            lattice_scale=(scale,)), rng)
         peaks = true_peaks(pattern)
         top = max(p.height for p in peaks)
@@ -243,10 +282,11 @@ def _all_visible(pattern: SimulatedPattern, phases: list[str]) -> bool:
     return all(sum(1 for p in clean if phase in p.phases) >= 3 for phase in phases)
 
 
-def _single_phase(rng: np.random.Generator, pool: list[CrystalRecord]) -> tuple[SimulatedPattern, CrystalRecord]:
+def _single_phase(rng: np.random.Generator, pool: list[CrystalRecord],
+                  difficulty: Difficulty) -> tuple[SimulatedPattern, CrystalRecord]:
     def draw():
         record = _pick(rng, pool)
-        pattern = simulate_pattern(random_spec(rng, phases=(record.id,)), rng)
+        pattern = simulate_pattern(_spec(rng, difficulty, (record.id,)), rng)
         return (pattern, record) if _all_visible(pattern, [record.id]) else None
 
     return _draw(rng, draw)
@@ -255,9 +295,16 @@ def _single_phase(rng: np.random.Generator, pool: list[CrystalRecord]) -> tuple[
 @family("xrd.phase_id", version=VERSION)
 def make_phase_id(item_id: str, rng: np.random.Generator, sink: ItemSink,
                   difficulty: Difficulty) -> Item:
-    """Q: the chemical formula of the single phase (formulas with one phase in the database)."""
+    """Q: the chemical formula of the single phase (formulas with one phase in the database).
+
+    Truth: the formula of the simulated phase (only formulas with one polymorph in the
+    database, so the formula names it).
+
+    Tolerance: the answer's composition must reduce to the same formula; a mineral or common
+    name of the phase counts too.
+    """
     pool = [r for r in curated_records() if phases_per_formula()[r.formula] == 1]
-    pattern, record = _single_phase(rng, pool)
+    pattern, record = _single_phase(rng, pool, difficulty)
     question = (_intro(pattern) + "The sample is a single crystalline phase. Identify it: give "
                 "its chemical formula.")
     reference = [_find("find_peaks", pattern=PATTERN), _find("identify_phase")]
@@ -283,8 +330,14 @@ def _distractors(rng: np.random.Generator, truth: CrystalRecord, count: int) -> 
 @family("xrd.phase_candidates", version=VERSION)
 def make_phase_candidates(item_id: str, rng: np.random.Generator, sink: ItemSink,
                           difficulty: Difficulty) -> Item:
-    """Q: which of four named phases (polymorphs and look-alikes) the sample is."""
-    pattern, record = _single_phase(rng, list(curated_records()))
+    """Q: which of four named phases (polymorphs and look-alikes) the sample is.
+
+    Truth: the simulated phase; distractors are its polymorphs and the phases whose
+    strongest lines lie closest.
+
+    Tolerance: exact choice.
+    """
+    pattern, record = _single_phase(rng, list(curated_records()), difficulty)
     options = [record, *_distractors(rng, record, 3)]
     order = rng.permutation(len(options))
     letters = "ABCD"
@@ -303,7 +356,13 @@ def make_phase_candidates(item_id: str, rng: np.random.Generator, sink: ItemSink
 @family("xrd.phase_count", version=VERSION)
 def make_phase_count(item_id: str, rng: np.random.Generator, sink: ItemSink,
                      difficulty: Difficulty) -> Item:
-    """Q: how many crystalline phases a pattern holds (1-3, each ≥ 20 wt% and visible)."""
+    """Q: how many crystalline phases a pattern holds (1-3, each ≥ 20 wt% and visible).
+
+    Truth: the number of simulated phases, each at least 20 wt% and showing at least three
+    clean peaks of its own.
+
+    Tolerance: exact.
+    """
     count = int(rng.integers(1, 4))
 
     def draw():
@@ -313,8 +372,8 @@ def make_phase_count(item_id: str, rng: np.random.Generator, sink: ItemSink,
             chosen.setdefault(phase_key(record), record)
         records = list(chosen.values())
         fractions = 0.2 + (1.0 - 0.2 * count) * rng.dirichlet(np.full(count, 2.0))
-        spec = random_spec(rng, phases=tuple(r.id for r in records),
-                           weight_fractions=tuple(float(f) for f in fractions))
+        spec = _spec(rng, difficulty, tuple(r.id for r in records),
+                     weight_fractions=tuple(float(f) for f in fractions))
         pattern = simulate_pattern(spec, rng)
         return (pattern, records) if _all_visible(pattern, [r.id for r in records]) else None
 
@@ -331,13 +390,14 @@ def make_phase_count(item_id: str, rng: np.random.Generator, sink: ItemSink,
 # -- Microscale: crystallite size and strain ----------------------------------------------
 
 def _broadened(rng: np.random.Generator, size_range: tuple[float, float],
-               strain_range: tuple[float, float] | None) -> SimulatedPattern:
+               strain_range: tuple[float, float] | None,
+               difficulty: Difficulty) -> SimulatedPattern:
     """A single-phase scan with a chosen size (and strain) whose strongest peak is isolated."""
     def draw():
         record = _pick(rng, curated_records())
         size = math.exp(rng.uniform(*np.log(size_range)))
         strain = 0.0 if strain_range is None else math.exp(rng.uniform(*np.log(strain_range)))
-        spec = replace(random_spec(rng, phases=(record.id,)), crystallite_nm=(size,),
+        spec = replace(_spec(rng, difficulty, (record.id,)), crystallite_nm=(size,),
                        microstrain=(strain,), march_dollase=None)
         pattern = simulate_pattern(spec, rng)
         peaks = sorted(true_peaks(pattern, merge_fwhm=3.0), key=lambda p: -p.height)
@@ -379,10 +439,17 @@ def _caglioti_text(spec: PatternSpec) -> str:
 @family("xrd.scherrer_size", version=VERSION)
 def make_scherrer_size(item_id: str, rng: np.random.Generator, sink: ItemSink,
                        difficulty: Difficulty) -> Item:
-    """Q: the Scherrer crystallite size (nm), instrument width given or from a LaB6 standard."""
-    pattern = _broadened(rng, (5.0, 80.0), None)
+    """Q: the Scherrer crystallite size (nm), instrument width given or from a LaB6 standard.
+
+    Truth: the simulated volume-weighted crystallite size; the generator's FWHM² is the
+    instrument's plus the Scherrer width's squared, as the question's rule says.
+
+    Tolerance: 15 % relative: FWHM read from a fitted profile on noisy counts, with the
+    instrument removed in quadrature.
+    """
+    pattern = _broadened(rng, (5.0, 80.0), None, difficulty)
     spec = pattern.spec
-    with_standard = bool(rng.random() < 0.5)
+    with_standard = difficulty == "hard" or (difficulty == "medium" and bool(rng.random() < 0.5))
     assets = _attach(pattern, sink)
     rule = ("Use the strongest peak, the Scherrer equation with K = 0.9, and remove the "
             "instrumental broadening in quadrature (β² = FWHM² − FWHM_instrument²).")
@@ -409,8 +476,14 @@ def make_scherrer_size(item_id: str, rng: np.random.Generator, sink: ItemSink,
 @family("xrd.williamson_hall", version=VERSION)
 def make_williamson_hall(item_id: str, rng: np.random.Generator, sink: ItemSink,
                          difficulty: Difficulty) -> Item:
-    """Q: Williamson-Hall crystallite size (nm) or microstrain (%), instrument width given."""
-    pattern = _broadened(rng, (10.0, 60.0), (5e-4, 5e-3))
+    """Q: Williamson-Hall crystallite size (nm) or microstrain (%), instrument width given.
+
+    Truth: the simulated crystallite size or microstrain; strain broadening is at least 0.7
+    times the size broadening at the highest usable peak, so the slope is measurable.
+
+    Tolerance: 20 % relative: a straight-line fit over four or more peaks of a noisy scan.
+    """
+    pattern = _broadened(rng, (10.0, 60.0), (5e-4, 5e-3), difficulty)
     spec = pattern.spec
     ask_size = bool(rng.random() < 0.5)
     rule = ("Treat all broadening as Gaussian: remove the instrument width in quadrature and fit "

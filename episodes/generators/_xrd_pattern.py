@@ -365,7 +365,8 @@ _PO_AXES = ((0, 0, 1), (1, 0, 0), (1, 1, 0), (1, 1, 1))
 
 def random_spec(rng: np.random.Generator, *, phases: tuple[str, ...],
                 radiation: Radiation | None = None,
-                weight_fractions: tuple[float, ...] | None = None) -> PatternSpec:
+                weight_fractions: tuple[float, ...] | None = None,
+                max_counts_range: tuple[float, float] = (500.0, 100_000.0)) -> PatternSpec:
     """Realistic random choices for a laboratory scan of ``phases``.
 
     Args:
@@ -373,6 +374,7 @@ def random_spec(rng: np.random.Generator, *, phases: tuple[str, ...],
         phases: Crystal database record ids.
         radiation: Fixed radiation, or None to draw one (Cu most often).
         weight_fractions: Fixed mass fractions, or None for a Dirichlet draw.
+        max_counts_range: Range of the strongest peak's height, counts (log-uniform draw).
     """
     n = len(phases)
     if radiation is None:
@@ -380,7 +382,7 @@ def random_spec(rng: np.random.Generator, *, phases: tuple[str, ...],
     start, end, step = _SCANS[radiation[:2]]
     lo, hi = float(rng.uniform(*start)), float(rng.uniform(*end))
     fractions = weight_fractions or tuple(float(f) for f in rng.dirichlet(np.full(n, 2.0)))
-    max_counts = _log_uniform(rng, 500.0, 100_000.0)
+    max_counts = _log_uniform(rng, *max_counts_range)
     level = float(rng.uniform(0.01, 0.1)) * max_counts
     hump = None
     if rng.random() < 0.25:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from csmbench.episodes import load_dataset
+from csmbench.episodes import DATASHEET, load_dataset
 from csmbench.episodes.generators import FAMILIES, PRESETS, build_dataset
 from csmbench.units import Quantity
 
@@ -20,8 +20,8 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
-    a = build_dataset(tmp_path / "a", counts=COUNTS, seed=11)
-    b = build_dataset(tmp_path / "b", counts=COUNTS, seed=11)
+    a = build_dataset(tmp_path / "a", counts=COUNTS, seed=11, workers=1)
+    b = build_dataset(tmp_path / "b", counts=COUNTS, seed=11, workers=2)
     c = build_dataset(tmp_path / "c", counts=COUNTS, seed=12)
     assert _files(a) == _files(b)
     assert (a / "items.jsonl").read_bytes() != (c / "items.jsonl").read_bytes()
@@ -55,3 +55,32 @@ def test_truth_follows_from_the_drawn_bar(smoke_dataset: Path) -> None:
                                   re.findall(r"pixel \((\d+), (\d+)\)", item.question)]
             length = Quantity(math.dist((x0, y0), (x1, y1)) * nm_per_px, "nm")
             assert length.to(item.answer.unit).magnitude == pytest.approx(item.answer.value)
+
+
+def test_difficulty_cycles_and_changes_the_inputs(tmp_path: Path) -> None:
+    counts = {"scale_bar.pixel_size": 6, "xrd.strongest_d": 6, "grains.mean_intercept": 3}
+    items = load_dataset(build_dataset(tmp_path / "d", counts=counts, seed=5)).items
+    for item in items:
+        level = ("easy", "medium", "hard")[item.metadata["index"] % 3]
+        assert item.metadata["difficulty"] == level
+        meta = item.attachments[0].meta
+        if item.family == "scale_bar.pixel_size":
+            assert (meta["format"] == "png") if level == "easy" else True
+            assert (meta["format"] != "png") if level == "hard" else True
+        elif item.family == "xrd.strongest_d":
+            assert (meta["radiation"] == "CuKa1") if level == "easy" else True
+            assert meta["radiation"].endswith("Ka12") if level == "hard" else True
+        else:  # grains: only easy items state the pixel size
+            assert ("pixel size is" in item.question) == (level == "easy")
+
+
+def test_datasheet_counts_and_explains_every_family(smoke_dataset: Path) -> None:
+    items = load_dataset(smoke_dataset).items
+    sheet = (smoke_dataset / DATASHEET).read_text(encoding="utf-8")
+    assert f"{len(items)} items." in sheet
+    for name in {item.family for item in items}:
+        n = sum(item.family == name for item in items)
+        row = re.search(rf"^\| `{re.escape(name)}` \|.*\| (\d+) \|$", sheet, re.MULTILINE)
+        assert row and int(row.group(1)) == n, name
+        section = sheet.split(f"### `{name}`", 1)[1].split("###", 1)[0]
+        assert "see the generator" not in section, f"{name}: no Truth/Tolerance paragraph"
