@@ -31,11 +31,22 @@ TYPICAL_ANSWERS: dict[str, FinalAnswer] = {
     "grains.per_mm2": FinalAnswer(text="2000 grains/mm²", value=2000.0, unit="1/mm^2"),
     "grains.phase_fraction": FinalAnswer(text="0.3", value=0.3, unit=""),
     "grains.shape": FinalAnswer(text="A", choice="A"),
+    "hrtem.d_spacing": FinalAnswer(text="2.0 Å", value=2.0, unit="Å"),
+    "hrtem.phase": FinalAnswer(text="A", choice="A"),
+    "eds.elements": FinalAnswer(text="A", choice="A"),
+    "eds.phase": FinalAnswer(text="A", choice="A"),
+    "cross.hall_petch": FinalAnswer(text="150 MPa", value=150.0, unit="MPa"),
+    "cross.part_mass": FinalAnswer(text="30 g", value=30.0, unit="g"),
+    "cross.vegard": FinalAnswer(text="x = 0.5", value=0.5, unit=""),
+    "cross.size_ratio": FinalAnswer(text="ℓ/D = 10", value=10.0, unit=""),
+    "cross.single_crystallite": FinalAnswer(text="A", choice="A"),
 }
 """Typical magnitudes: a mid-magnification SEM image (20 nm/px, about 20 µm across); a Cu
 Kα scan of a common phase (Si peaks, d ≈ 2.5 Å, a ≈ 4.2 Å, 30 nm crystallites, 0.2 % strain);
 a mid-size steel grain (ASTM G 8: intercept 20 µm, about 2000 grains/mm²) and a minor second
-phase of 30 %."""
+phase of 30 %; a 2 Å lattice fringe; a mild-steel yield strength of 150 MPa and a 30 g part; an equimolar solid solution and grains
+ten crystallites across; the first option of a
+multiple choice."""
 
 
 class NoToolsAgent:

@@ -31,7 +31,8 @@ def _row(family: str, ref: dict, none: dict, seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="diffraction", choices=["diffraction", "grains"])
+    parser.add_argument("--preset", default="diffraction",
+                        choices=["diffraction", "grains", "cross_scale", "standard"])
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     seed, preset = args.seed, args.preset

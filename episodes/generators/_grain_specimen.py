@@ -70,11 +70,17 @@ def darker_phase(specimen: np.ndarray, phase_map: np.ndarray) -> int:
     return 2 if specimen[second].mean() < specimen[~second].mean() else 1
 
 
-def _design(rng: np.random.Generator, width: int, style: RenderStyle) -> ScaleBarDesign:
+def _design(rng: np.random.Generator, width: int, style: RenderStyle,
+            nm_per_pixel_range: tuple[float, float] | None = None) -> ScaleBarDesign:
+    """A bar design of the style's modality; its pixel size within ``nm_per_pixel_range``
+    (nm/px) when given, else not below ``MIN_SEM_NM_PER_PX`` for SEM styles."""
     modality = STYLE_MODALITY[style]
     while True:
         design = random_design(rng, width_px=width, modality=modality)
-        if modality != "sem" or design.nm_per_pixel >= MIN_SEM_NM_PER_PX:
+        if nm_per_pixel_range is not None:
+            if nm_per_pixel_range[0] <= design.nm_per_pixel <= nm_per_pixel_range[1]:
+                return design
+        elif modality != "sem" or design.nm_per_pixel >= MIN_SEM_NM_PER_PX:
             return design
 
 
@@ -101,6 +107,7 @@ def draw_grain_micrograph(
     aspect_ratio: float = 1.0,
     elongation_deg: float = 0.0,
     second_phase_fraction: float = 0.0,
+    nm_per_pixel_range: tuple[float, float] | None = None,
 ) -> tuple[GrainMicrograph, np.ndarray]:
     """Draw a grain micrograph; the same generator state gives the same one.
 
@@ -110,6 +117,9 @@ def draw_grain_micrograph(
         aspect_ratio: Grain stretch (1 = equiaxed).
         elongation_deg: Stretch direction, degrees counterclockwise from +x.
         second_phase_fraction: Target area fraction of phase 2 (0 = one phase).
+        nm_per_pixel_range: Pixel sizes (nm/px) the scale bar may have, e.g. (1, 5) for
+            nanocrystalline grains; it must overlap the style's modality range. None keeps
+            the modality's range (SEM styles not below ``MIN_SEM_NM_PER_PX``).
 
     Returns:
         The micrograph with its truth, and the float specimen image in [0, 1] (before the
@@ -119,7 +129,7 @@ def draw_grain_micrograph(
         style = ("etched_optical", "sem", "ebsd_band_contrast")[int(rng.integers(3))]
     width = int(rng.integers(WIDTH_PX[0], WIDTH_PX[1] + 1))
     height = round(width * rng.uniform(*HEIGHT_FRACTION))
-    design = _design(rng, width, style)
+    design = _design(rng, width, style, nm_per_pixel_range)
     spec = _spec(rng, (height, width), style, aspect_ratio=aspect_ratio,
                  elongation_deg=elongation_deg, second_phase_fraction=second_phase_fraction)
     structure = generate_microstructure(spec, rng)

@@ -24,7 +24,7 @@ from csmbench.errors import RegistryError
 
 from ._registry import ItemSink, get_family
 
-__all__ = ["PRESETS", "build_dataset", "difficulty_of", "item_rng", "make_item"]
+__all__ = ["ALL_FAMILIES", "PRESETS", "build_dataset", "difficulty_of", "item_rng", "make_item"]
 
 _DIFFRACTION = ("xrd.peak_positions", "xrd.strongest_d", "xrd.cubic_lattice", "xrd.phase_id",
                 "xrd.phase_candidates", "xrd.phase_count", "xrd.scherrer_size",
@@ -32,14 +32,34 @@ _DIFFRACTION = ("xrd.peak_positions", "xrd.strongest_d", "xrd.cubic_lattice", "x
 _SCALE_BAR = ("scale_bar.pixel_size", "scale_bar.field_width", "scale_bar.feature_length")
 _GRAINS = ("grains.mean_intercept", "grains.astm_g", "grains.per_mm2", "grains.phase_fraction",
            "grains.shape")
+_LATTICE_IMAGES = ("hrtem.d_spacing", "hrtem.phase")
+_SPECTRA = ("eds.elements", "eds.phase")
+_CROSS = ("cross.hall_petch", "cross.part_mass", "cross.vegard", "cross.size_ratio",
+          "cross.single_crystallite")
+ALL_FAMILIES = (*_SCALE_BAR, *_DIFFRACTION, *_GRAINS, *_LATTICE_IMAGES, *_SPECTRA, *_CROSS)
+_STANDARD = {
+    # AtomScale (8 families, 264 items)
+    **dict.fromkeys(_DIFFRACTION[:6], 33), **dict.fromkeys(_LATTICE_IMAGES, 33),
+    # Microscale (6 families plus about half the scale-bar items, 261)
+    **dict.fromkeys(_DIFFRACTION[6:], 36), **dict.fromkeys(_SPECTRA, 36),
+    "cross.vegard": 36, "cross.size_ratio": 36,
+    # Mesoscale (6 families plus about half the scale-bar items, 261)
+    **dict.fromkeys(_GRAINS, 36), "cross.single_crystallite": 36,
+    # Microscale or Mesoscale by field of view
+    **dict.fromkeys(_SCALE_BAR, 30),
+    # Macroscale (2 families, 260)
+    "cross.hall_petch": 130, "cross.part_mass": 130,
+}
 PRESETS: dict[str, dict[str, int]] = {
-    "smoke": {**dict.fromkeys(_SCALE_BAR, 5), **dict.fromkeys(_DIFFRACTION, 3),
-              **dict.fromkeys(_GRAINS, 2)},
+    "smoke": dict.fromkeys(ALL_FAMILIES, 2),
+    "standard": _STANDARD,
     "scale_bar": dict.fromkeys(_SCALE_BAR, 100),
     "diffraction": dict.fromkeys(_DIFFRACTION, 40),
     "grains": dict.fromkeys(_GRAINS, 40),
+    "cross_scale": dict.fromkeys((*_LATTICE_IMAGES, *_SPECTRA, *_CROSS), 30),
 }
-"""Items per family of each preset (smoke: every family, built in seconds)."""
+"""Items per family of each preset. smoke: every family, easy and medium, built in seconds;
+standard: 1,046 items, about 260 per scale, each family in three difficulty levels."""
 
 
 def item_rng(seed: int, family: str, index: int) -> np.random.Generator:

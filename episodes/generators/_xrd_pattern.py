@@ -444,5 +444,5 @@ def plot_pattern(pattern: SimulatedPattern, path: str | Path) -> None:
     axes.set_xlim(pattern.two_theta[0], pattern.two_theta[-1])
     line = EMISSIONS[pattern.spec.radiation]
     axes.set_title(f"Powder XRD, {pattern.spec.radiation} (λ1 = {line.ka1_angstrom} Å)")
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.1, right=0.98, bottom=0.12, top=0.92)
     figure.savefig(path, format="png", dpi=PLOT_DPI, metadata={"Software": None})

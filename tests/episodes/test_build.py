@@ -30,8 +30,9 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_smoke_covers_every_family(smoke_dataset: Path) -> None:
     dataset = load_dataset(smoke_dataset)
     assert 30 <= len(dataset.items) <= 60
-    assert {item.family for item in dataset.items} == set(PRESETS["smoke"]) <= set(FAMILIES)
-    assert {item.scale for item in dataset.items} == {"AtomScale", "Microscale", "Mesoscale"}
+    assert {item.family for item in dataset.items} == set(PRESETS["smoke"]) == set(FAMILIES)
+    assert {item.scale for item in dataset.items} == {"AtomScale", "Microscale", "Mesoscale",
+                                                      "Macroscale"}
 
 
 def test_truth_follows_from_the_drawn_bar(smoke_dataset: Path) -> None:
