@@ -61,12 +61,17 @@ def solve_strongest_d(observation: Observation) -> Solve:
     return FinalAnswer(text=f"{d:.5f} Å", value=d, unit="Å")
 
 
+_CENTRING = re.compile(r"\(([PIF])\) lattice")
+
+
 @solver("xrd.cubic_lattice")
 def solve_cubic_lattice(observation: Observation) -> Solve:
     _, wavelength = _pattern(observation)
     peaks = yield from _peaks(observation)
+    centring = _CENTRING.search(observation.question)
+    options = {"centring": centring.group(1)} if centring else {}
     fit = content((yield call("fit_lattice", peaks_two_theta=[p["two_theta"] for p in peaks],
-                              crystal_system="cubic", wavelength=wavelength)))
+                              crystal_system="cubic", wavelength=wavelength, **options)))
     return FinalAnswer(text=f"a = {fit['a']:.5f} Å", value=fit["a"], unit="Å")
 
 

@@ -1,6 +1,7 @@
 """Episode families end to end: reference and no-tools accuracy per family, and time.
 
-Builds a preset (``diffraction``: 8 families × 40 items; ``grains``: 5 × 40; seed 2026) into
+Builds a preset (``diffraction``: 8 families × 40 items; ``grains``: 5 × 40; ``cross_scale``:
+9 × 30; ``standard``: 1,046 items over 25 families; seed 2026) into
 a temporary folder, evaluates the ``reference`` agent with all tools and the ``no-tools``
 baseline, and lists every item the reference gets wrong with the grader's explanation.
 Writes ``benchmarks/results/<preset>_episodes.md`` and prints it.
@@ -62,6 +63,11 @@ def main() -> None:
         lines.append(_row(family, ref, none, times[len(times) // 2]))
     lines.append(f"| **overall** | {ref['overall']['n']} | {ref['overall']['accuracy']:.1%} | "
                  f"{none['overall']['accuracy']:.1%} | |")
+    lines += ["", "| group | items | reference | no-tools |", "|---|---:|---:|---:|"]
+    for group in ("by_scale", "by_difficulty", "by_answer_type"):
+        for name, r in ref.get(group, {}).items():
+            lines.append(f"| {group[3:]}: {name} | {r['n']} | {r['accuracy']:.1%} | "
+                         f"{none[group][name]['accuracy']:.1%} |")
     wrong = [r for r in records if not r.correct]
     lines += ["", f"## Items the reference gets wrong ({len(wrong)})", ""]
     for record in wrong:

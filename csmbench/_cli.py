@@ -63,8 +63,10 @@ def build(
                                         "diffraction or grains.")] = "smoke",
     seed: Annotated[int, typer.Option(help="Root seed; the same seed gives identical bytes.")] = 0,
     families: Annotated[str, typer.Option(help="Instead of a preset: name=count,...")] = "",
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core); the "
+                                         "output does not depend on it.")] = 0,
 ) -> None:
-    """Generate a dataset of items with exact ground truth."""
+    """Generate a dataset of items with exact ground truth, and its DATASHEET.md."""
     from csmbench.episodes.generators import build_dataset
 
     counts = _parse_counts(families) if families else None
@@ -74,7 +76,8 @@ def build(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        root = build_dataset(out, preset=preset, seed=seed, counts=counts, progress=advance)
+        root = build_dataset(out, preset=preset, seed=seed, counts=counts, progress=advance,
+                             workers=workers or None)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     console.print(f"built {manifest['counts']['items']} items into {root} "
                   f"(preset {manifest.get('preset')}, seed {seed})")
@@ -244,22 +247,35 @@ def _eval_data(data: Path, out: Path, task: str | None, ids: list[str] | None
 def report(
     runs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
     markdown: Annotated[bool, typer.Option(help="Print Markdown instead of a table.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report "
+                                              "(plots, trajectories) to this file.")] = None,
 ) -> None:
-    """Print the results table of one or more runs."""
-    from csmbench.graders import results_markdown, results_table
+    """Print the results table of one or more runs, and the tool uplift of each two runs
+    where one offered more tools than the other (paired by item)."""
+    from csmbench.graders import (
+        distinct_names,
+        load_run,
+        results_markdown,
+        results_table,
+        tool_pairs,
+        uplift_markdown,
+        uplift_table,
+        write_html_report,
+    )
 
-    summaries = {}
-    for run in runs:
-        path = run / "summary.json"
-        if not path.is_file():
-            raise CSMBenchError(f"{run} has no summary.json; run `csmbench eval --out {run}` first")
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        config = summary.get("config", {})
-        summaries[f"{config.get('agent', run.name)} (tools={config.get('tools', '?')})"] = summary
+    loaded = distinct_names([load_run(run) for run in runs])
+    summaries = {run.name: run.summary for run in loaded}
     if markdown:
         print(results_markdown(summaries), end="")
+        for more, fewer in tool_pairs(loaded):
+            print(uplift_markdown(more, fewer), end="")
     else:
         Console().print(results_table(summaries))
+        for more, fewer in tool_pairs(loaded):
+            Console().print(uplift_table(more, fewer))
+    if html is not None:
+        write_html_report(loaded, html)
+        console.print(f"wrote {html}")
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The embedded crystal database.")

@@ -30,7 +30,7 @@ from csmbench.episodes import (
     load_dataset,
 )
 from csmbench.errors import ActionError, DatasetError
-from csmbench.graders import Judge, grade_answer
+from csmbench.graders import Judge, grade_answer, grade_trajectory
 from csmbench.tools import REGISTRY, ToolContext, ToolRegistry
 
 from ._actions import MAX_ACTION_CHARS, parse_action, submit_answer_schema
@@ -194,9 +194,11 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
 
     def _answer(self, answer: FinalAnswer, index: int) -> tuple[str, float, bool, bool, dict]:
         assert self._item is not None
-        score = EpisodeScore(answer=grade_answer(self._item.answer, answer, judge=self.judge,
-                                                 question=self._item.question))
+        graded = grade_answer(self._item.answer, answer, judge=self.judge,
+                              question=self._item.question)
         self._steps.append(Step(index=index, answer=answer))
+        score = EpisodeScore(answer=graded, trajectory=grade_trajectory(
+            self._item, self._steps, answer, registry=self.tools))
         self._finish("answered", answer=answer, score=score)
         obs, info = self._emit(self._observe("done"))
         return obs, score.answer.value, True, False, info
@@ -214,7 +216,8 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         self._done = True
         self.record = EpisodeRecord(
             item_id=self._item.id, scale=self._item.scale, family=self._item.family,
-            answer_type=self._item.answer.type, tools_offered=self.tools.names, status=status,
+            answer_type=self._item.answer.type, tools_offered=self.tools.names,
+            difficulty=self._item.metadata.get("difficulty"), status=status,
             steps=len(self._steps), trajectory=self._steps, answer=answer, score=score)
 
     def _observe(self, kind: str, *, results: list[ToolResult] | None = None,

@@ -83,6 +83,7 @@ class EpisodeRecord(BaseModel):
     family: str
     answer_type: str
     tools_offered: list[str]
+    difficulty: str | None = Field(default=None, description="easy, medium or hard (generated items)")
     status: Status
     steps: int
     trajectory: list[Step]

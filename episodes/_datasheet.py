@@ -53,16 +53,20 @@ def _family_notes(name: str) -> tuple[str, str, str]:
     return question, _paragraph(doc or "", "Truth"), _paragraph(doc or "", "Tolerance")
 
 
-def _answer_text(item: Item) -> str:
-    answer = item.answer
+def _answer_text(items: list[Item]) -> str:
+    """The answer type and tolerance of a family's items ("varies" when the items differ)."""
+    answer = items[0].answer
     if answer.type == "numeric":
+        tolerances = {(i.answer.rel_tol, i.answer.abs_tol, i.answer.unit) for i in items}
+        if len(tolerances) > 1:
+            return f"number in {answer.unit or '(no unit)'}, tolerance per item (below)"
         tol = [f"±{answer.rel_tol:.0%}" if answer.rel_tol else "",
                f"±{answer.abs_tol:g} {answer.unit}".rstrip() if answer.abs_tol else ""]
         return f"number in {answer.unit or '(no unit)'}, {' or '.join(t for t in tol if t)}"
     if answer.type == "choice":
         return f"one of {len(answer.options)} options"
     if answer.type == "number_set":
-        return f"set of numbers in {answer.unit}, each ±{answer.abs_tol:.3g}"
+        return f"set of numbers in {answer.unit}, each within a per-item tolerance"
     if answer.type == "formula":
         return "chemical formula (or a phase name)"
     return "free text (LLM judge)"
@@ -99,16 +103,18 @@ def _scales_by_family(items: tuple[Item, ...]) -> dict[str, str]:
 
 
 def _family_sections(items: tuple[Item, ...]) -> list[str]:
-    first: dict[str, Item] = {}
+    by_family: dict[str, list[Item]] = {}
     for item in items:
-        first.setdefault(item.family, item)
+        by_family.setdefault(item.family, []).append(item)
     scales = _scales_by_family(items)
     lines = ["## Families", ""]
-    for name, item in sorted(first.items()):
+    for name, members in sorted(by_family.items()):
         question, truth, tolerance = _family_notes(name)
-        tools = " → ".join(dict.fromkeys(call.name for call in item.reference)) or "none"
+        longest = max(members, key=lambda i: len(i.reference))
+        tools = " → ".join(dict.fromkeys(call.name for call in longest.reference)) or "none"
         lines += [f"### `{name}` ({scales[name]})", "", f"- **Asks:** {question or '-'}",
-                  f"- **Answer:** {_answer_text(item)}", f"- **Reference solution:** {tools}",
+                  f"- **Answer:** {_answer_text(members)}",
+                  f"- **Reference solution (longest):** {tools}",
                   f"- **Truth:** {truth or 'see the generator'}",
                   f"- **Tolerance:** {tolerance or 'see the generator'}", ""]
     return lines

@@ -13,6 +13,7 @@ A number-set answer is ``FinalAnswer.values`` when given, else every number in t
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -39,11 +40,13 @@ _TWO_THETA = re.compile(r"2\s*[-]?\s*(?:θ|theta|Θ)", re.IGNORECASE)
 
 def _reduced(text: str) -> str | None:
     """The reduced formula of ``text``, or None when it is not a formula of real elements."""
-    try:
-        composition = Composition(text)
-    except (ValueError, KeyError, TypeError):
-        return None
-    return composition.reduced_formula if composition.valid and len(composition) else None
+    with warnings.catch_warnings():  # noble gases and superheavy elements lack an
+        warnings.filterwarnings("ignore", message="No Pauling electronegativity")  # X value
+        try:
+            composition = Composition(text)
+            return composition.reduced_formula if composition.valid and len(composition) else None
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 def read_formula(answer: FinalAnswer, aliases: Mapping[str, str] | None = None) -> str | None:

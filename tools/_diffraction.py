@@ -19,7 +19,7 @@ from ._radiation import CU_KA1, Radiation
 from ._registry import AttachmentId, tool
 from ._xrd_broadening import WHForm, WilliamsonHall, scherrer_size
 from ._xrd_broadening import williamson_hall as williamson_hall_fit
-from ._xrd_lattice import CrystalSystem, LatticeFit, fit_lattice
+from ._xrd_lattice import Centring, CrystalSystem, LatticeFit, fit_lattice
 from ._xrd_peaks import PeakList, find_peaks, read_xy
 
 __all__ = ["CrystalliteSize", "find_peaks_tool", "fit_lattice_tool", "scherrer_size_tool",
@@ -50,7 +50,8 @@ def find_peaks_tool(context: ToolContext, pattern: AttachmentId,
 @tool(name="fit_lattice")
 def fit_lattice_tool(peaks_two_theta: list[float], crystal_system: CrystalSystem,
                      wavelength: float = CU_KA1,
-                     hkl: list[tuple[int, int, int]] | None = None) -> LatticeFit:
+                     hkl: list[tuple[int, int, int]] | None = None,
+                     centring: Centring | None = None) -> LatticeFit:
     """Refine lattice parameters (with uncertainties) from peak positions by least squares.
 
     Indexes the peaks when hkl is not given (cubic, tetragonal, hexagonal) and refines a
@@ -61,8 +62,11 @@ def fit_lattice_tool(peaks_two_theta: list[float], crystal_system: CrystalSystem
         crystal_system: cubic, tetragonal, hexagonal or orthorhombic (needs hkl).
         wavelength: Kα1 wavelength in Å (Cu 1.5405929, Co 1.788996, Mo 0.7093).
         hkl: Miller indices of the peaks, in the same order, if known.
+        centring: Lattice centring if known: P, I or F (the first letter of the space
+            group, e.g. F for Fm-3m); indexing then uses only the reflections it allows.
     """
-    return fit_lattice(peaks_two_theta, crystal_system, wavelength=wavelength, hkl=hkl)
+    return fit_lattice(peaks_two_theta, crystal_system, wavelength=wavelength, hkl=hkl,
+                       centring=centring)
 
 
 class CrystalliteSize(BaseModel):

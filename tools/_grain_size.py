@@ -31,7 +31,7 @@ from ._grain_measure import (
     shape_stats,
 )
 from ._grain_segment import BoundaryMode, Segmentation, segment_grains
-from ._image_io import LoadedImage, load_image, to_gray
+from ._image_io import LoadedImage, checked_pixel_size, load_image, to_gray
 from ._registry import AttachmentId, tool
 
 __all__ = ["GrainSizeResult", "astm_g_intercept", "astm_g_planimetric", "estimate_grain_size",
@@ -159,17 +159,7 @@ def estimate_grain_size(
 
 
 def _check_pixel_size(nm_per_pixel: object) -> float:
-    """The pixel size as a float, or ToolError when missing, not a number or impossible."""
-    low, high = NM_PER_PIXEL_RANGE
-    ok = (isinstance(nm_per_pixel, int | float | np.floating | np.integer)
-          and not isinstance(nm_per_pixel, bool) and math.isfinite(float(nm_per_pixel))
-          and low <= float(nm_per_pixel) <= high)
-    if not ok:
-        raise ToolError(
-            f"nm_per_pixel is {nm_per_pixel!r}; expected the pixel size in nm per pixel, a "
-            f"number from {low:g} to {high:g} (0.1 nm .. 100 µm per pixel). Hint: get it from "
-            "calibrate_scale_bar or the instrument metadata; 0.5 µm/px is 500.")
-    return float(nm_per_pixel)
+    return checked_pixel_size(nm_per_pixel, NM_PER_PIXEL_RANGE, "0.1 nm .. 100 µm per pixel; 0.5 µm/px is 500")
 
 
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

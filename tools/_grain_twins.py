@@ -20,7 +20,9 @@ Band and parent pieces are then merged (a grain with several bands collapses in 
 
 In the line modes, ``merge_faint`` first removes boundary lines much shallower than the
 others when they form a population of their own: twin boundaries etch far less than grain
-boundaries.
+boundaries. A shallow line as dark (bright) as the deep ones is no twin trace: it runs
+beside a dark grain (a dark-etching grain; in an EBSD band-contrast map a grain of poor
+pattern quality, where every boundary is a line of about one gray) and cannot be deeper.
 """
 
 from __future__ import annotations
@@ -150,8 +152,10 @@ def merge_faint(labels: np.ndarray, smooth: np.ndarray, dark: bool) -> tuple[np.
     lies below (dark lines) or above (bright lines) the nearer gray level of the two
     regions, as a share of that level; a border is faint when fewer than half of its pixels
     reach ``FAINT_SHARE`` of the median depth of all border pixels (the ends of a twin trace
-    touch the deep grain boundaries it runs between). Faint borders are removed when they
-    stand apart from the others (``FAINT_SEPARATION``).
+    touch the deep grain boundaries it runs between), and its mean line gray is less
+    extreme than the median line gray of the other borders' pixels (a line shallow only
+    because the grain beside it is dark is as dark as any grain boundary). Faint borders
+    are removed when they stand apart from the others (``FAINT_SEPARATION``).
 
     Returns:
         (labels renumbered 1..m, number of borders removed).
@@ -180,6 +184,13 @@ def merge_faint(labels: np.ndarray, smooth: np.ndarray, dark: bool) -> tuple[np.
     length = np.bincount(inverse).astype(np.float64)
     deep = np.bincount(inverse, weights=depth >= FAINT_SHARE * reference) / length
     faint = deep < 0.5
+    if faint.any() and not faint.all():
+        # A line shallow beside a dark grain (bright-field: a dark-etching grain; EBSD band
+        # contrast: a grain of poor pattern quality) can be no deeper: only a line whose own
+        # gray is less extreme than that of the typical deep line is a twin trace.
+        typical = float(np.median(line[~faint[inverse]]))
+        mean_line = np.bincount(inverse, weights=line) / length
+        faint &= mean_line > typical if dark else mean_line < typical
     if not faint.any() or _separation(np.bincount(inverse, weights=depth) / length, length,
                                       faint) < FAINT_SEPARATION:
         return labels, 0

@@ -8,6 +8,7 @@ maximum, so the absolute gray levels stay comparable between files.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from csmbench.errors import ToolError
 
 from ._metadata import pixel_size_from_tiff
 
-__all__ = ["MAX_IMAGE_PIXELS", "MIN_IMAGE_SIDE_PX", "LoadedImage", "load_image", "to_gray"]
+__all__ = ["MAX_IMAGE_PIXELS", "MIN_IMAGE_SIDE_PX", "LoadedImage", "checked_pixel_size",
+           "load_image", "to_gray"]
 
 MAX_IMAGE_PIXELS = 100_000_000
 """Largest image (width x height) the tools decode; bigger files are refused before decoding."""
@@ -224,3 +226,17 @@ def _scale_to_unit(data: np.ndarray) -> np.ndarray:
     if low >= 0.0 and high <= 1.0:
         return values
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def checked_pixel_size(nm_per_pixel: object, bounds: tuple[float, float], hint: str) -> float:
+    """The pixel size (nm/px) as a float, or ToolError when it is not a finite number within
+    ``bounds``; ``hint`` says what is typical and how to convert."""
+    low, high = bounds
+    ok = (isinstance(nm_per_pixel, int | float | np.floating | np.integer)
+          and not isinstance(nm_per_pixel, bool) and math.isfinite(float(nm_per_pixel))
+          and low <= float(nm_per_pixel) <= high)
+    if not ok:
+        raise ToolError(f"nm_per_pixel is {nm_per_pixel!r}; expected the pixel size in nm per "
+                        f"pixel, a number from {low:g} to {high:g} ({hint}). Hint: get it from "
+                        "calibrate_scale_bar or the instrument metadata.")
+    return float(nm_per_pixel)

@@ -23,7 +23,7 @@ from csmbench.errors import ToolError
 
 from ._context import ToolContext
 from ._grain_measure import find_databar
-from ._image_io import LoadedImage, load_image, to_gray
+from ._image_io import LoadedImage, checked_pixel_size, load_image, to_gray
 from ._registry import AttachmentId, tool
 
 __all__ = ["LatticeSpacingResult", "LatticeSpot", "PlaneAngle", "measure_lattice_spacing"]
@@ -117,16 +117,7 @@ class LatticeSpacingResult(_Model):
 
 
 def _check_pixel_size(nm_per_pixel: object) -> float:
-    low, high = NM_PER_PIXEL_RANGE
-    ok = (isinstance(nm_per_pixel, int | float | np.floating | np.integer)
-          and not isinstance(nm_per_pixel, bool) and math.isfinite(float(nm_per_pixel))
-          and low <= float(nm_per_pixel) <= high)
-    if not ok:
-        raise ToolError(
-            f"nm_per_pixel is {nm_per_pixel!r}; expected the pixel size in nm per pixel, from "
-            f"{low:g} to {high:g} (lattice images are typically 0.005-0.1 nm/px). Hint: get it "
-            "from calibrate_scale_bar; 0.25 Å/px is 0.025 nm/px.")
-    return float(nm_per_pixel)
+    return checked_pixel_size(nm_per_pixel, NM_PER_PIXEL_RANGE, "lattice images are typically 0.005-0.1 nm/px; 0.25 Å/px is 0.025")
 
 
 def _gray(image: str | os.PathLike | np.ndarray | LoadedImage) -> np.ndarray:

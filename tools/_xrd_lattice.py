@@ -30,7 +30,7 @@ from csmbench.errors import ToolError
 from ._radiation import CU_KA1
 from ._xrd_peaks import Peak, PeakList
 
-__all__ = ["CrystalSystem", "LatticeFit", "fit_lattice"]
+__all__ = ["Centring", "CrystalSystem", "LatticeFit", "fit_lattice"]
 
 CrystalSystem = Literal["cubic", "tetragonal", "hexagonal", "orthorhombic"]
 N_PARAMS = {"cubic": 1, "tetragonal": 2, "hexagonal": 2, "orthorhombic": 3}
@@ -285,13 +285,14 @@ def _seed_lines(obs: np.ndarray, heights: np.ndarray | None) -> np.ndarray:
 
 
 def _index(system: str, obs: np.ndarray, wavelength: float, refine_zero: bool,
-           heights: np.ndarray | None = None) -> _Solution:
+           heights: np.ndarray | None = None,
+           centrings: tuple[str, ...] | None = None) -> _Solution:
     """Index the lines and refine; the best solution over centrings and trial cells."""
     forms = _forms(system)
     q_obs = _q_of(obs, wavelength)
     seeds = _seed_lines(obs, heights)
     best: _Solution | None = None
-    for centring in CENTRINGS[system]:
+    for centring in centrings or CENTRINGS[system]:
         allowed = forms.allowed[centring]
         rows, hkl = forms.rows[allowed], forms.hkl[allowed]
         trials = _trial_p(system, forms, allowed, q_obs, seeds)
@@ -341,6 +342,7 @@ def _polish(system: str, centring: str, rows: np.ndarray, hkl: np.ndarray, obs: 
 
 # --- input ---------------------------------------------------------------------------------
 PeaksLike = PeakList | list[Peak] | list[float]
+Centring = Literal["P", "I", "F"]
 
 
 def _positions(peaks: PeaksLike, wavelength: float | None) -> tuple[np.ndarray, ...]:
@@ -385,6 +387,17 @@ def _check_system(crystal_system: object) -> None:
                     f"{', '.join(N_PARAMS)}{hint}")
 
 
+def _check_centring(system: str, centring: object) -> tuple[str, ...] | None:
+    """The centrings to try: the one given (checked against the system), or None for all."""
+    if centring is None:
+        return None
+    if centring not in CENTRINGS[system]:
+        raise ToolError(f"centring {centring!r} is not one of {list(CENTRINGS[system])} for a "
+                        f"{system} cell; use the first letter of the space-group symbol "
+                        "(Fm-3m: F, Im-3m: I, Pm-3m: P), or omit it")
+    return (str(centring),)
+
+
 def _check_peak_count(n_peaks: int, system: str, refine_zero: bool) -> None:
     """At least as many peaks as free parameters (cell edges, plus the zero shift)."""
     n_free = N_PARAMS[system] + int(refine_zero)
@@ -423,7 +436,7 @@ def _miller_indices(hkl: Sequence[Sequence[int]], obs: np.ndarray) -> np.ndarray
 def fit_lattice(peaks: PeaksLike, crystal_system: CrystalSystem, *,
                 wavelength: float | None = None,
                 hkl: Sequence[Sequence[int]] | None = None,
-                refine_zero: bool = True) -> LatticeFit:
+                refine_zero: bool = True, centring: Centring | None = None) -> LatticeFit:
     """Refine a cell (and a zero shift) from peak positions, indexing them when needed.
 
     Args:
@@ -435,6 +448,10 @@ def fit_lattice(peaks: PeaksLike, crystal_system: CrystalSystem, *,
             (cubic, tetragonal and hexagonal only).
         refine_zero: Refine a constant 2θ zero shift (also absorbs most of a specimen
             displacement).
+        centring: Lattice centring when known ("P", "I" or "F"; the first letter of the space
+            group symbol): indexing then uses only the reflections it allows. Without it,
+            a few peaks of a centred cell can also index as a smaller cell of another centring
+            (bcc 110, 200, 211 as primitive 100, 110, 111 of a/√2).
 
     Returns:
         LatticeFit with the cell (Å), standard errors, assigned hkl and RMS 2θ residual (deg).
@@ -444,6 +461,7 @@ def fit_lattice(peaks: PeaksLike, crystal_system: CrystalSystem, *,
             parameters, or peaks that cannot be indexed in that system.
     """
     _check_system(crystal_system)
+    centrings = _check_centring(crystal_system, centring)
     obs, heights, lam = _positions(peaks, wavelength)
     _check_peak_count(obs.size, crystal_system, refine_zero)
     if hkl is not None:
@@ -453,7 +471,7 @@ def fit_lattice(peaks: PeaksLike, crystal_system: CrystalSystem, *,
                         "(h, k, l) per peak) to refine an orthorhombic cell")
     order = np.argsort(obs)
     sol = _index(crystal_system, obs[order], lam, refine_zero,
-                 None if heights is None else heights[order])
+                 None if heights is None else heights[order], centrings)
     return _result(crystal_system, sol, obs[order])
 
 

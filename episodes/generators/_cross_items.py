@@ -28,20 +28,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from pymatgen.core import Structure
 
-from csmbench.episodes import Asset, Difficulty, Item, Milestone, Numeric, ToolCall
+from csmbench.episodes import Difficulty, Item, Milestone, Numeric, ToolCall
 from csmbench.tools._crystal_db import CrystalRecord, load_records, open_database
 from csmbench.tools._hall_petch import HALL_PETCH, HallPetchEntry, hall_petch_yield_mpa
 
-from ._grain_specimen import STYLE_TEXT, GrainMicrograph, draw_grain_micrograph
+from ._grain_specimen import (
+    STYLE_TEXT,
+    GrainMicrograph,
+    attach_grain_micrograph,
+    draw_grain_micrograph,
+)
 from ._registry import ItemSink, family
-from ._scale_bar_render import save_micrograph
 from ._xrd_items import _all_visible, _attach, _draw, _pick, _radiation_text
-from ._xrd_pattern import SimulatedPattern, random_spec, simulate_pattern
+from ._xrd_pattern import SimulatedPattern, random_spec, simulate_pattern, structure_from_cif
 from ._xrd_truth import curated_records, phase_key, phases_per_formula
 
 __all__ = ["HP_TERM_REL_TOL", "PART_MASS_REL_TOL", "POLYMORPH_MIN_GAP", "VERSION", "Part",
@@ -88,15 +90,6 @@ def _grain_micrograph(rng: np.random.Generator) -> tuple[GrainMicrograph, HallPe
         if entry is not None:
             return drawn, entry
     raise RuntimeError("no micrograph with a grain size inside any Hall-Petch table range")
-
-
-def _micrograph_asset(drawn: GrainMicrograph, sink: ItemSink, rng: np.random.Generator) -> Asset:
-    fmt, suffix = ("tiff", ".tif") if rng.random() < 0.2 else ("png", ".png")
-    height, width = drawn.micrograph.pixels.shape
-    return sink.asset(IMAGE, "image", suffix,
-                      lambda path: save_micrograph(drawn.micrograph, Path(path), fmt),
-                      meta={"format": fmt, "width_px": width, "height_px": height,
-                            "modality": drawn.micrograph.modality})
 
 
 def _hall_petch_question(drawn: GrainMicrograph, entry: HallPetchEntry,
@@ -163,7 +156,7 @@ def make_hall_petch(item_id: str, rng: np.random.Generator, sink: ItemSink,
     calls = _hall_petch_calls(drawn, entry, difficulty)
     return Item(id=item_id, source="generated", scale="Macroscale", family="cross.hall_petch",
                 question=_hall_petch_question(drawn, entry, difficulty),
-                attachments=[_micrograph_asset(drawn, sink, rng)], answer=answer,
+                attachments=[attach_grain_micrograph(drawn, sink, rng)], answer=answer,
                 reference=calls, milestones=_hall_petch_milestones(calls),
                 metadata={"generator": "cross.hall_petch", "generator_version": VERSION,
                           "truth": {"mean_intercept_um": d_um, "um_per_px": drawn.um_per_px,
@@ -224,7 +217,7 @@ def _random_part(rng: np.random.Generator) -> Part:
 
 def structure_density(record: CrystalRecord) -> float:
     """Density (g/cm³) of the record's CIF by pymatgen, checked against the stored value."""
-    density = Structure.from_str(record.cif, fmt="cif").density
+    density = structure_from_cif(record.cif).density
     if abs(density / record.density - 1.0) > DENSITY_CHECK_REL:
         raise RuntimeError(f"{record.id}: CIF density {density:.5f} g/cm³ differs from the "
                            f"database's {record.density:.5f} g/cm³")

@@ -12,17 +12,20 @@ count with edge grains halved.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from csmbench.episodes import Asset, Choice, Difficulty, Item, Milestone, Numeric, ToolCall
 
-from ._grain_specimen import STYLE_TEXT, GrainMicrograph, draw_grain_micrograph
+from ._grain_specimen import (
+    STYLE_TEXT,
+    GrainMicrograph,
+    attach_grain_micrograph,
+    draw_grain_micrograph,
+)
 from ._microstructure_render import RenderStyle
 from ._registry import ItemSink, family
-from ._scale_bar_render import save_micrograph
 
 __all__ = ["VERSION"]
 
@@ -44,15 +47,6 @@ _SHAPES = {"equiaxed": "equiaxed (aspect ratio near 1)",
            "diagonal": "elongated, long axes inclined about 45° to the image edges"}
 _SHAPE_ANGLES_DEG = {"horizontal": (0.0,), "vertical": (90.0,), "diagonal": (45.0, 135.0)}
 Shape = Literal["equiaxed", "horizontal", "vertical", "diagonal"]
-
-
-def _attach(drawn: GrainMicrograph, sink: ItemSink, rng: np.random.Generator) -> Asset:
-    fmt, suffix = ("tiff", ".tif") if rng.random() < 0.2 else ("png", ".png")
-    height, width = drawn.micrograph.pixels.shape
-    return sink.asset(IMAGE, "image", suffix,
-                      lambda path: save_micrograph(drawn.micrograph, Path(path), fmt),
-                      meta={"format": fmt, "width_px": width, "height_px": height,
-                            "modality": drawn.micrograph.modality})
 
 
 def _intro(drawn: GrainMicrograph, given: bool) -> str:
@@ -141,7 +135,7 @@ def make_mean_intercept(item_id: str, rng: np.random.Generator, sink: ItemSink,
                 "are not grain boundaries), in µm?")
     answer = Numeric(value=drawn.truth.mean_intercept_um, unit="µm", rel_tol=INTERCEPT_REL_TOL)
     return _item(item_id, "grains.mean_intercept", drawn, given, question, answer,
-                 _attach(drawn, sink, rng), rule="1 / mean of P_L over 0°, 45°, 90°, 135°")
+                 attach_grain_micrograph(drawn, sink, rng), rule="1 / mean of P_L over 0°, 45°, 90°, 135°")
 
 
 @family("grains.astm_g", version=VERSION)
@@ -168,7 +162,7 @@ def make_astm_g(item_id: str, rng: np.random.Generator, sink: ItemSink,
                 "Annealing-twin boundaries are not grain boundaries. Give G to one decimal.")
     answer = Numeric(value=value, unit="", abs_tol=G_ABS_TOL, rel_tol=0.0)
     return _item(item_id, "grains.astm_g", drawn, given, question, answer,
-                 _attach(drawn, sink, rng), method=method, method_asked=method)
+                 attach_grain_micrograph(drawn, sink, rng), method=method, method_asked=method)
 
 
 @family("grains.per_mm2", version=VERSION)
@@ -189,7 +183,7 @@ def make_grains_per_mm2(item_id: str, rng: np.random.Generator, sink: ItemSink,
     answer = Numeric(value=drawn.truth.grains_per_mm2, unit="1/mm^2",
                      rel_tol=GRAINS_PER_MM2_REL_TOL)
     return _item(item_id, "grains.per_mm2", drawn, given, question, answer,
-                 _attach(drawn, sink, rng), method="planimetric",
+                 attach_grain_micrograph(drawn, sink, rng), method="planimetric",
                  rule="(N_inside + N_intercepted / 2 + 1) / area")
 
 
@@ -216,7 +210,7 @@ def make_phase_fraction(item_id: str, rng: np.random.Generator, sink: ItemSink,
                 "phase occupy? Answer as a fraction between 0 and 1.")
     answer = Numeric(value=value, unit="", abs_tol=PHASE_ABS_TOL, rel_tol=0.0)
     return _item(item_id, "grains.phase_fraction", drawn, given, question, answer,
-                 _attach(drawn, sink, rng), phase_asked=asked, darker_phase=darker)
+                 attach_grain_micrograph(drawn, sink, rng), phase_asked=asked, darker_phase=darker)
 
 
 def _draw_shape(rng: np.random.Generator) -> tuple[Shape, float, float]:
@@ -248,5 +242,5 @@ def make_shape(item_id: str, rng: np.random.Generator, sink: ItemSink,
     question = (_intro(drawn, given) + "Are its grains equiaxed or elongated, as after rolling? "
                 f"Answer with the letter.\n{listing}")
     return _item(item_id, "grains.shape", drawn, given, question,
-                 Choice(options=options, correct=correct), _attach(drawn, sink, rng),
+                 Choice(options=options, correct=correct), attach_grain_micrograph(drawn, sink, rng),
                  shape=shape, aspect_ratio=aspect, elongation_deg=angle % 180.0)

@@ -9,17 +9,26 @@ renderer, as an overlay in a corner or in a databar strip below the specimen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from csmbench.episodes import Asset
 
 from ._bar_design import ScaleBarDesign, random_design
 from ._grain_truth import GrainTruth, grain_truth
 from ._microstructure import Microstructure, MicrostructureSpec, generate_microstructure
 from ._microstructure_render import RenderStyle, microstructure_specimen
-from ._scale_bar_render import SyntheticMicrograph, legible_design, render_micrograph
+from ._registry import ItemSink
+from ._scale_bar_render import (
+    SyntheticMicrograph,
+    legible_design,
+    render_micrograph,
+    save_micrograph,
+)
 
-__all__ = ["GRAIN_SIZE_PX", "STYLE_MODALITY", "GrainMicrograph", "darker_phase",
-           "draw_grain_micrograph"]
+__all__ = ["GRAIN_SIZE_PX", "STYLE_MODALITY", "GrainMicrograph", "attach_grain_micrograph",
+           "darker_phase", "draw_grain_micrograph"]
 
 STYLE_MODALITY = {"etched_optical": "optical", "sem": "sem", "ebsd_band_contrast": "sem"}
 """The microscope each rendering style stands for (it sets the plausible pixel sizes)."""
@@ -140,3 +149,18 @@ def draw_grain_micrograph(
                                    STYLE_MODALITY[style])
     truth = grain_truth(structure.labels, design.nm_per_pixel / 1000.0, grain_phase=phases)
     return GrainMicrograph(micrograph, structure, truth, style), specimen
+
+
+TIFF_SHARE = 0.2
+"""Share of grain micrographs saved as TIFF (the rest PNG)."""
+
+
+def attach_grain_micrograph(drawn: GrainMicrograph, sink: ItemSink, rng: np.random.Generator,
+                            asset_id: str = "img0") -> Asset:
+    """Save the micrograph as PNG or (one in five) TIFF and attach it as ``asset_id``."""
+    fmt, suffix = ("tiff", ".tif") if rng.random() < TIFF_SHARE else ("png", ".png")
+    height, width = drawn.micrograph.pixels.shape
+    return sink.asset(asset_id, "image", suffix,
+                      lambda path: save_micrograph(drawn.micrograph, Path(path), fmt),
+                      meta={"format": fmt, "width_px": width, "height_px": height,
+                            "modality": drawn.micrograph.modality})

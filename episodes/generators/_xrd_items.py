@@ -73,6 +73,9 @@ MIN_STRAIN_SHARE = 0.7
 """Williamson-Hall items need strain broadening ≥ 0.7 × the size broadening at the highest
 usable peak, so that the slope is measurable."""
 SCHERRER_REL_TOL = 0.15
+CENTRING_TEXT = {"P": "primitive (P)", "I": "body-centred (I)", "F": "face-centred (F)"}
+"""The lattice-parameter question names the centring: without it a few peaks of a centred
+cell index equally well as a smaller cell (bcc 110, 200, 211 as primitive 100, 110, 111)."""
 _LEVELS: dict[Difficulty, tuple[tuple[Radiation, ...], tuple[float, float]]] = {
     "easy": (("CuKa1",), (10_000.0, 100_000.0)),
     "medium": (("CuKa1", "CoKa1", "MoKa1", "CuKa12"), (2_000.0, 100_000.0)),
@@ -263,9 +266,12 @@ def make_cubic_lattice(item_id: str, rng: np.random.Generator, sink: ItemSink,
         return (pattern, record, scale) if len(clear) >= MIN_LATTICE_PEAKS else None
 
     pattern, record, scale = _draw(rng, draw)
-    question = (_intro(pattern) + "The sample is a single cubic phase (its lattice may be "
-                "expanded or contracted by alloying). Refine its lattice parameter a, in Å.")
-    reference = [_find("find_peaks", pattern=PATTERN), _find("fit_lattice", crystal_system="cubic")]
+    centring = record.space_group[0]
+    question = (_intro(pattern) + f"The sample is a single cubic phase with a "
+                f"{CENTRING_TEXT[centring]} lattice (its cell may be expanded or contracted by "
+                "alloying). Refine its lattice parameter a, in Å.")
+    reference = [_find("find_peaks", pattern=PATTERN),
+                 _find("fit_lattice", crystal_system="cubic", centring=centring)]
     return _item(item_id, "xrd.cubic_lattice", "AtomScale", question, _attach(pattern, sink),
                  Numeric(value=record.a * scale, unit="Å", rel_tol=0.002), pattern, reference,
                  {"phase": record.id, "database_a": record.a, "lattice_scale": scale})

@@ -150,7 +150,8 @@ def _record(record_id: str, database: Path | None) -> CrystalRecord:
 
 
 @lru_cache(maxsize=256)
-def _structure(cif: str) -> Structure:
+def structure_from_cif(cif: str) -> Structure:
+    """The structure of a database CIF (cached; pymatgen's rounding notices silenced)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Issues encountered while parsing CIF")
         return Structure.from_str(cif, fmt="cif")
@@ -159,7 +160,7 @@ def _structure(cif: str) -> Structure:
 @lru_cache(maxsize=512)
 def _sticks(cif: str, wavelength: float, two_theta_max: float) -> Sticks:
     calc = XRDCalculator(wavelength=wavelength)
-    pattern = calc.get_pattern(_structure(cif), scaled=False, two_theta_range=(0, two_theta_max))
+    pattern = calc.get_pattern(structure_from_cif(cif), scaled=False, two_theta_range=(0, two_theta_max))
     y = np.asarray(pattern.y, dtype=float)
     keep = y >= MIN_STICK_FRACTION * y.max()
     hkl = tuple(tuple(int(v) for v in (h[0]["hkl"][:2] + h[0]["hkl"][-1:]))
@@ -185,7 +186,7 @@ def stick_pattern(record_id: str, wavelength: float, two_theta_max: float = 150.
 @lru_cache(maxsize=256)
 def _equivalent_normals(cif: str, hkl: tuple[int, int, int]) -> np.ndarray:
     """Unit Cartesian normals of the planes equivalent to hkl, shape (M, 3)."""
-    structure = _structure(cif)
+    structure = structure_from_cif(cif)
     ops = SpacegroupAnalyzer(structure).get_symmetry_operations(cartesian=False)
     family = {tuple(np.rint(np.asarray(hkl) @ op.rotation_matrix).astype(int)) for op in ops}
     vectors = np.array(sorted(family), dtype=float) @ structure.lattice.reciprocal_lattice.matrix
@@ -195,7 +196,7 @@ def _equivalent_normals(cif: str, hkl: tuple[int, int, int]) -> np.ndarray:
 def march_dollase(cif: str, hkls: tuple[tuple[int, int, int], ...],
                   axis: tuple[int, int, int], r: float) -> np.ndarray:
     """March-Dollase factors of reflections, averaged over equivalent planes, shape (K,)."""
-    lattice = _structure(cif).lattice.reciprocal_lattice.matrix
+    lattice = structure_from_cif(cif).lattice.reciprocal_lattice.matrix
     direction = np.asarray(axis, dtype=float) @ lattice
     direction /= np.linalg.norm(direction)
     factors = []

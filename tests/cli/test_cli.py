@@ -26,9 +26,13 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def test_build_eval_report(tmp_path: Path) -> None:
     data, out = tmp_path / "data", tmp_path / "run"
     run("build", "--families", "scale_bar.pixel_size=2,scale_bar.field_width=1", "--seed", "3",
-        "--out", str(data))
+        "--workers", "1", "--out", str(data))
     manifest = json.loads((data / "manifest.json").read_text())
     assert manifest["counts"]["items"] == 3 and manifest["seed"] == 3
+    sheet = (data / "DATASHEET.md").read_text(encoding="utf-8")
+    assert "3 items." in sheet and "| `scale_bar.pixel_size` |" in sheet
+    run("datasheet", str(data), "--out", str(tmp_path / "sheet.md"))
+    assert (tmp_path / "sheet.md").read_text(encoding="utf-8") == sheet
     run("eval", "--data", str(data), "--agent", "no-tools", "--tools", "none", "--out", str(out))
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= {"overall", "by_scale", "by_family", "by_answer_type"}

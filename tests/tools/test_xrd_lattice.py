@@ -294,3 +294,24 @@ def test_williamson_hall_rejects_an_overlapped_outlier() -> None:
     assert robust.n_peaks == 6 and "65.000°" in robust.notes[-1]
     plain = williamson_hall(list(zip(angles, widths, strict=True)), **kwargs)
     assert abs(plain.size_nm - 40.0) > 2.0 or abs(plain.strain - 2e-3) > 1e-4
+
+
+def _bragg(a: float, hkls: list[tuple[int, int, int]]) -> list[float]:
+    return [2 * math.degrees(math.asin(CU_KA1 * math.sqrt(h * h + k * k + l * l) / (2 * a)))
+            for h, k, l in hkls]
+
+
+def test_a_stated_centring_picks_the_true_cell() -> None:
+    """Five lines of bcc α-Fe (a = 2.8665 Å) also index as a primitive cell of a/√2; told
+    the lattice is body-centred, the fit finds a itself."""
+    lines = _bragg(2.8665, [(1, 1, 0), (2, 0, 0), (2, 1, 1), (2, 2, 0), (3, 1, 0)])
+    fit = fit_lattice(lines, "cubic", centring="I", refine_zero=False)
+    assert fit.centring == "I" and fit.a == pytest.approx(2.8665, abs=1e-4)
+    free = fit_lattice(lines, "cubic", refine_zero=False)
+    assert min(abs(free.a - 2.8665), abs(free.a - 2.8665 / math.sqrt(2))) < 1e-3
+
+
+def test_a_centring_the_system_lacks_is_refused() -> None:
+    lines = _bragg(3.0, [(1, 0, 0), (1, 1, 0), (1, 1, 1), (2, 0, 0)])
+    with pytest.raises(ToolError, match="centring 'F' is not one of"):
+        fit_lattice(lines, "hexagonal", centring="F")
