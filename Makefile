@@ -48,6 +48,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_episodes.py --preset diffraction
 	$(BIN)/python benchmarks/bench_episodes.py --preset grains
 	$(BIN)/python benchmarks/bench_grain_size.py
+	$(BIN)/python benchmarks/bench_lattice_spacing.py
+	$(BIN)/python benchmarks/bench_identify_elements.py
+	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_episodes.py --preset standard
 	$(BIN)/python benchmarks/bench_runner.py
 
 clean:

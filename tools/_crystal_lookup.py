@@ -13,6 +13,7 @@ import difflib
 import itertools
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -121,12 +122,14 @@ def _formula_readings(query: str, case_variants: bool = True) -> list[str]:
     """Reduced formulas the query can mean: as typed, then (optionally) read in any case."""
     readings = []
     for candidate in [query, *(_case_variants(query) if case_variants else [])]:
-        try:
-            composition = Composition(candidate)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-            continue
-        if composition.num_atoms > 0 and all(el.symbol in _SYMBOLS for el in composition):
-            readings.append(composition.reduced_formula)
+        with warnings.catch_warnings():  # elements without a Pauling X ("MtLv" from "mtlv")
+            warnings.filterwarnings("ignore", message="No Pauling electronegativity")
+            try:
+                composition = Composition(candidate)
+                if composition.num_atoms > 0 and all(el.symbol in _SYMBOLS for el in composition):
+                    readings.append(composition.reduced_formula)
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+                continue
     return list(dict.fromkeys(readings))
 
 
