@@ -25,6 +25,13 @@ from csmbench.errors import CSMBenchError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Cross-scale materials-science episodes for tool-using agents.")
 console = Console(stderr=True)
+PIPED_WIDTH = 140
+"""Columns of result tables written to a file or pipe (rich would wrap them at 80)."""
+
+
+def _tables() -> Console:
+    """Where result tables go: the terminal at its width, or a pipe at PIPED_WIDTH columns."""
+    return Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
 
 
 def _progress() -> Progress:
@@ -210,7 +217,7 @@ def evaluate_command(
 
         summary = asyncio.run(evaluate(data, out, config, item_ids=ids, resume=resume,
                                        retry_errors=retry_errors, progress=advance))
-    Console().print(results_table({f"{agent} (tools={tools})": summary}))
+    _tables().print(results_table({f"{agent} (tools={tools})": summary}))
 
 
 def _judge_options(base_url: str | None, cache: Path | None) -> dict[str, Any]:
@@ -270,9 +277,9 @@ def report(
         for more, fewer in tool_pairs(loaded):
             print(uplift_markdown(more, fewer), end="")
     else:
-        Console().print(results_table(summaries))
+        _tables().print(results_table(summaries))
         for more, fewer in tool_pairs(loaded):
-            Console().print(uplift_table(more, fewer))
+            _tables().print(uplift_table(more, fewer))
     if html is not None:
         write_html_report(loaded, html)
         console.print(f"wrote {html}")
