@@ -3,11 +3,10 @@
 A milestone matches a call to the same tool whose arguments agree with the milestone's:
 strings and booleans exactly, numbers within the milestone's ``rel_tol``. A successful call
 counts (a call the tool rejected does not). Milestone ``i`` with ``after=[j]`` is reached
-only by a call later than the call that reached ``j``. :func:`milestones_reached` assigns
-full matches greedily in trajectory order, which is exact for chains (every family's
-milestones form one); :func:`assign_milestones` scores partial matches
-(:func:`milestone_similarity`) and searches for the best order-respecting assignment, which
-the trajectory grader uses.
+only by a call later than the call that reached ``j``. :func:`assign_milestones` scores
+partial matches (:func:`milestone_similarity`) and searches for the best order-respecting
+assignment, which the trajectory grader uses; :func:`milestones_reached` keeps the full
+matches of that assignment.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from csmbench.episodes import Milestone, ToolCall
 if TYPE_CHECKING:
     from csmbench.env import Step
 
-__all__ = ["MilestoneMatch", "argument_matches", "assign_milestones", "milestone_matches",
-           "milestone_similarity", "milestones_reached", "successful_calls"]
+__all__ = ["MilestoneMatch", "argument_matches", "assign_milestones", "milestone_similarity",
+           "milestones_reached", "successful_calls"]
 
 
 def argument_matches(expected: Any, actual: Any, rel_tol: float) -> bool:
@@ -38,13 +37,6 @@ def argument_matches(expected: Any, actual: Any, rel_tol: float) -> bool:
     return actual == expected
 
 
-def milestone_matches(milestone: Milestone, call: ToolCall) -> bool:
-    """Whether ``call`` is the tool call ``milestone`` expects."""
-    return call.name == milestone.tool and all(
-        name in call.arguments and argument_matches(value, call.arguments[name], milestone.rel_tol)
-        for name, value in milestone.arguments.items())
-
-
 def successful_calls(trajectory: Sequence[Step]) -> list[ToolCall]:
     """The calls of a trajectory whose tool returned a result (not an error), in order."""
     calls = []
@@ -52,20 +44,6 @@ def successful_calls(trajectory: Sequence[Step]) -> list[ToolCall]:
         ok = {result.call_id for result in step.results if result.ok}
         calls += [call for call in step.calls if call.id in ok]
     return calls
-
-
-def milestones_reached(milestones: Sequence[Milestone], calls: Sequence[ToolCall]) -> list[int | None]:
-    """For each milestone, the index in ``calls`` of the call that reached it, or None."""
-    reached: list[int | None] = [None] * len(milestones)
-    for position, call in enumerate(calls):
-        for index, milestone in enumerate(milestones):
-            if reached[index] is not None or not milestone_matches(milestone, call):
-                continue
-            before = [reached[j] for j in milestone.after]
-            if all(b is not None and b < position for b in before):
-                reached[index] = position
-                break
-    return reached
 
 
 def milestone_similarity(milestone: Milestone, call: ToolCall) -> float:
@@ -171,3 +149,10 @@ def assign_milestones(milestones: Sequence[Milestone],
 
     search(0, 0.0, frozenset())
     return [match or MilestoneMatch(None, 0.0) for match in best]
+
+
+def milestones_reached(milestones: Sequence[Milestone], calls: Sequence[ToolCall]) -> list[int | None]:
+    """For each milestone, the index in ``calls`` of the call that fully reached it in the
+    best assignment (:func:`assign_milestones`), or None."""
+    matches = assign_milestones(milestones, list(enumerate(calls)))
+    return [m.call if m.similarity == 1.0 else None for m in matches]
