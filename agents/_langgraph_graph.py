@@ -32,7 +32,7 @@ from ._openai_messages import (
     question_messages,
     tool_messages,
 )
-from ._openai_prices import call_cost_usd
+from ._openai_prices import count_call
 
 __all__ = ["EpisodeState", "LangGraphAgent", "LangGraphAgentFactory", "build_graph"]
 
@@ -210,10 +210,5 @@ class LangGraphAgent:
 
     def _count(self, reply: AIMessage) -> None:
         usage = reply.usage_metadata or {}
-        prompt, output = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
-        self.usage.model_calls += 1
-        self.usage.prompt_tokens += prompt
-        self.usage.completion_tokens += output
-        if self._factory.price is not None:
-            self.usage.cost_usd = (self.usage.cost_usd or 0.0) + call_cost_usd(
-                self._factory.price, prompt, output)
+        count_call(self.usage, self._factory.price, usage.get("input_tokens", 0),
+                   usage.get("output_tokens", 0))

@@ -43,7 +43,7 @@ from ._openai_messages import (
     question_messages,
     tool_messages,
 )
-from ._openai_prices import Price, call_cost_usd, price_of
+from ._openai_prices import Price, count_call, price_of
 from ._openai_protocol import request_problem
 from ._protocol import register_agent
 
@@ -225,12 +225,7 @@ class OpenAIAgent:
     def _count(self, completion: ChatCompletion) -> None:
         prompt = completion.usage.prompt_tokens if completion.usage else 0
         output = completion.usage.completion_tokens if completion.usage else 0
-        self.usage.model_calls += 1
-        self.usage.prompt_tokens += prompt
-        self.usage.completion_tokens += output
-        if self._factory.price is not None:
-            self.usage.cost_usd = (self.usage.cost_usd or 0.0) + call_cost_usd(
-                self._factory.price, prompt, output)
+        count_call(self.usage, self._factory.price, prompt, output)
 
 
 def to_action(text: str | None, calls: list[dict[str, Any]]) -> tuple[Action, dict[str, str]]:

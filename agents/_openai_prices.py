@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-__all__ = ["PRICES_USD_PER_MTOK", "Price", "call_cost_usd", "price_of"]
+if TYPE_CHECKING:
+    from csmbench.env import Usage
+
+__all__ = ["PRICES_USD_PER_MTOK", "Price", "call_cost_usd", "count_call", "price_of"]
 
 Price = tuple[float, float]
 """USD per 1M input (prompt) tokens and per 1M output (completion) tokens."""
@@ -43,3 +47,14 @@ def price_of(model: str) -> Price | None:
 def call_cost_usd(price: Price, prompt_tokens: int, completion_tokens: int) -> float:
     """The cost of one call at ``price`` (USD per 1M input and output tokens)."""
     return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6
+
+
+def count_call(usage: Usage, price: Price | None, prompt_tokens: int,
+               completion_tokens: int) -> None:
+    """Add one model call's tokens, and its cost when the price is known, to ``usage``."""
+    usage.model_calls += 1
+    usage.prompt_tokens += prompt_tokens
+    usage.completion_tokens += completion_tokens
+    if price is not None:
+        usage.cost_usd = (usage.cost_usd or 0.0) + call_cost_usd(price, prompt_tokens,
+                                                                 completion_tokens)
