@@ -96,7 +96,6 @@ class DatasetWriter:
         self.name, self.seed = name, seed
         self._items: list[Item] = []
         self._assets = AssetFiles(self.root)
-        self._files = self._assets.files
 
     def add_asset(self, item_id: str, asset_id: str, kind: AssetKind, suffix: str,
                   save: Callable[[Path], None], meta: dict[str, Any] | None = None) -> Asset:
@@ -105,13 +104,13 @@ class DatasetWriter:
 
     def adopt(self, item: Item, files: dict[str, str]) -> None:
         """Queue an item whose assets another :class:`AssetFiles` wrote (``files``: digests)."""
-        self._files.update(files)
+        self._assets.files.update(files)
         self.add_item(item)
 
     def add_item(self, item: Item) -> None:
         """Queue an item; its assets must have been added already."""
         for asset in item.attachments:
-            if asset.path not in self._files:
+            if asset.path not in self._assets.files:
                 raise DatasetError(f"item {item.id}: asset {asset.path} was not written by add_asset")
         self._items.append(item)
 
@@ -119,7 +118,7 @@ class DatasetWriter:
         """Write ``items.jsonl`` and ``manifest.json``; returns the dataset root."""
         lines = [item.model_dump_json() for item in self._items]
         (self.root / ITEMS).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        files = dict(sorted(self._files.items()))
+        files = dict(sorted(self._assets.files.items()))
         files[ITEMS] = sha256_file(self.root / ITEMS)
         manifest = {
             "format_version": FORMAT_VERSION,
