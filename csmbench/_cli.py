@@ -1,4 +1,4 @@
-"""The ``csmbench`` command line: build, eval, report, tool."""
+"""The ``csmbench`` command line: build, eval, report, tool, mcp."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -181,7 +182,7 @@ def evaluate_command(
     max_tokens_per_episode: Annotated[int | None, typer.Option(
         min=1, help="Model tokens one episode may use; then it ends as token_limit.")] = None,
     backend: Annotated[str, typer.Option(
-        help="local (asyncio) or ray (episodes as Ray tasks; pip install 'csmbench[ray]').")
+        help="local (asyncio) or ray (episodes as Ray tasks; pip install 'csmbench\\[ray]').")
     ] = "local",
     ray_address: Annotated[str | None, typer.Option(
         help="Ray cluster address, e.g. ray://head:10001; default a local Ray instance.")
@@ -319,6 +320,25 @@ def db_info(
                       "by_source": dict(Counter(r.source for r in records))}, indent=2))
 
 
+@app.command("mcp")
+def mcp_command(
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for files the tools write (grain overlays); default a new temporary "
+             "folder.")] = None,
+    root: Annotated[Path | None, typer.Option(
+        help="Only files inside this folder may be read; relative paths start there.")
+    ] = None,
+) -> None:
+    """Serve the measurement tools to an MCP client over stdio; they take local file paths."""
+    from csmbench._mcp_server import LocalFiles, serve_stdio
+
+    files = LocalFiles.create(out, root)
+    console.print(f"csmbench MCP server on stdio; files written to {files.output_dir}"
+                  + (f"; reading only inside {files.root}" if files.root else ""),
+                  markup=False, highlight=False, soft_wrap=True)
+    serve_stdio(files)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def tool(
     ctx: typer.Context,
@@ -370,5 +390,5 @@ def main() -> None:
     try:
         app()
     except CSMBenchError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
