@@ -11,11 +11,14 @@ A border between two neighbouring regions carries evidence of being a grain boun
 
 ``merge_regions`` merges the weakest border first, adding up the borders of the merged
 regions with each common neighbour, until every border is significant; then specks are
-absorbed by the neighbour they share most border with.
+absorbed by the neighbour they share most border with. With step evidence, two regions whose
+mean grays differ clearly are never merged: small grains meet at borders too short to show a
+significant step, yet their whole areas show it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Callable
@@ -42,6 +45,9 @@ STEP_NULL_Z = 0.25
 own gradient ridges, and shading varies across a grain; steps count from there."""
 BORDER_Z = 3.0
 """A border stays when its evidence z-score exceeds this."""
+MEAN_VETO_Z = 3.0
+"""Step evidence: two regions whose mean grays differ by more than this (noise units) are
+two grains, however short or blurred their border (small grains meet at short borders)."""
 MIN_GRAIN_PX, MIN_GRAIN_SHARE = 12, 0.05
 """Regions below 12 px or 5 % of the median region are specks, merged into a neighbour."""
 
@@ -57,6 +63,7 @@ class Borders:
         total: Summed evidence (signed ones oriented a side minus b side).
         samples: Evidence samples behind ``total`` (<= ``length``).
         signed: Whether the evidence is a signed step (tested by its absolute mean).
+        gray: Per label, summed gray in noise units and pixel count (step evidence only).
     """
 
     a: np.ndarray
@@ -65,6 +72,7 @@ class Borders:
     total: np.ndarray
     samples: np.ndarray
     signed: bool
+    gray: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def neighbour_pairs(labels: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, tuple, tuple]]:
@@ -127,7 +135,12 @@ def step_borders(labels: np.ndarray, smooth: np.ndarray) -> Borders:
     flat = np.concatenate(inside)
     noise = 1.4826 * float(np.median(np.abs(flat - np.median(flat)))) if flat.size else 1.0
     a, b, v, c = (np.concatenate(x) for x in zip(*parts, strict=True))
-    return _table(labels, a, b, v / max(noise, 1e-6), c, signed=True)
+    noise = max(noise, 1e-6)
+    table = _table(labels, a, b, v / noise, c, signed=True)
+    n = int(labels.max()) + 1
+    gray = (np.bincount(labels.ravel(), smooth.ravel() / noise, n),
+            np.bincount(labels.ravel(), minlength=n).astype(np.float64))
+    return dataclasses.replace(table, gray=gray)
 
 
 def _offset_steps(flat_l: np.ndarray, flat_v: np.ndarray, q: np.ndarray, step: int
@@ -193,14 +206,23 @@ def merge_regions(labels: np.ndarray, borders: Borders) -> tuple[np.ndarray, np.
         neighbours[i].add(j)
         neighbours[j].add(i)
     score: Callable[..., float] = _step_score if borders.signed else _line_score
+    gray_sum, gray_count = (None, None) if borders.gray is None else (
+        borders.gray[0].copy(), borders.gray[1].copy())
     heap = [(score(*v), *k) for k, v in table.items()]
     heapq.heapify(heap)
     while heap and heap[0][0] < 0:
         value, i, j = heapq.heappop(heap)
-        if (i, j) in table and score(*table[(i, j)]) == value:
-            for key in _absorb(i, j, table, neighbours, borders.signed):
-                heapq.heappush(heap, (score(*table[key]), *key))
-            parent[j], sizes[i], edge[i] = i, sizes[i] + sizes[j], edge[i] | edge[j]
+        if (i, j) not in table or score(*table[(i, j)]) != value:
+            continue
+        if gray_sum is not None and abs(gray_sum[i] / gray_count[i] - gray_sum[j]
+                                        / gray_count[j]) > MEAN_VETO_Z:
+            continue
+        for key in _absorb(i, j, table, neighbours, borders.signed):
+            heapq.heappush(heap, (score(*table[key]), *key))
+        parent[j], sizes[i], edge[i] = i, sizes[i] + sizes[j], edge[i] | edge[j]
+        if gray_sum is not None:
+            gray_sum[i] += gray_sum[j]
+            gray_count[i] += gray_count[j]
     live = np.array(sorted(neighbours, key=lambda r: sizes[r]))
     share = MIN_GRAIN_SHARE * float(np.median(sizes[live]))
     speck = (sizes[live] < MIN_GRAIN_PX) | ((sizes[live] < share) & ~edge[live])
