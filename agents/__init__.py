@@ -13,7 +13,14 @@ from . import (  # noqa: F401  (register them)
 from ._no_tools import TYPICAL_ANSWERS, NoToolsAgent
 from ._openai import ModelCallError, OpenAIAgent, OpenAIAgentFactory, OpenAIOptions
 from ._openai_cache import CallCache
-from ._openai_messages import image_data_url, question_messages
+from ._openai_messages import (
+    NO_TOOLS_NOTE,
+    PARITY_FAMILIES,
+    SYSTEM_PROMPT,
+    attachment_listing,
+    image_data_url,
+    question_messages,
+)
 from ._openai_prices import PRICES_USD_PER_MTOK, price_of
 from ._protocol import (
     AGENT_OPTIONS,
@@ -25,7 +32,9 @@ from ._protocol import (
 )
 from ._reference import SOLVERS, ReferenceAgent, solver
 
-__all__ = ["AGENTS", "AGENT_OPTIONS", "PRICES_USD_PER_MTOK", "SOLVERS", "TYPICAL_ANSWERS", "Agent",
+__all__ = ["AGENTS", "AGENT_OPTIONS", "NO_TOOLS_NOTE", "PARITY_FAMILIES", "PRICES_USD_PER_MTOK",
+           "SOLVERS", "SYSTEM_PROMPT", "TYPICAL_ANSWERS", "Agent",
            "AgentFactory", "CallCache", "ModelCallError", "NoToolsAgent", "OpenAIAgent",
-           "OpenAIAgentFactory", "OpenAIOptions", "ReferenceAgent", "image_data_url",
+           "OpenAIAgentFactory", "OpenAIOptions", "ReferenceAgent", "attachment_listing",
+           "image_data_url",
            "make_agent_factory", "price_of", "question_messages", "register_agent", "solver"]
