@@ -28,10 +28,15 @@ from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from ._openai import OpenAIOptions
+from csmbench.endpoints import redact
+
+from ._openai import ModelCallError, OpenAIOptions
 from ._openai_cache import CallCache
 
 __all__ = ["ReplyCache", "chat_model", "history_message", "reply_parts"]
+
+_DETAIL_CHARS = 300
+"""How much of an unusable reply's body its error quotes."""
 
 
 def chat_model(model: str, client: openai.AsyncOpenAI, parameters: dict[str, Any],
@@ -71,8 +76,12 @@ class _ChatOpenAI(ChatOpenAI):
 
     def _create_chat_result(self, response: dict | openai.BaseModel,
                             generation_info: dict | None = None) -> ChatResult:
+        if not isinstance(response, dict | openai.BaseModel):
+            raise self._unusable_reply("a body that is not JSON", response)
         data = (copy.deepcopy(response) if isinstance(response, dict)
                 else response.model_dump(warnings=False))
+        if data.get("error"):
+            raise self._unusable_reply("an error instead of choices", data["error"])
         unusable = _pop_unusable_calls(data)
         if not unusable:
             return super()._create_chat_result(response, generation_info)
@@ -84,6 +93,19 @@ class _ChatOpenAI(ChatOpenAI):
                     make_invalid_tool_call(call, "arguments are not a JSON object")
                     for call in calls)]
         return result
+
+    def _unusable_reply(self, what: str, body: Any) -> ModelCallError:
+        """The error for a reply (HTTP 200) that is not a completion, as some proxies send.
+
+        langchain-openai would raise ``ValueError`` with the body, which may echo the API key,
+        and the runner would record it; this error has the key removed, like the openai
+        agent's ``failure``.
+        """
+        key = self.root_async_client.api_key if self.root_async_client else None
+        detail = body.get("message", body) if isinstance(body, dict) else body
+        where = str(self.openai_api_base or "").rstrip("/")
+        return ModelCallError(f"langgraph:{self.model_name} at {where} replied with {what}: "
+                              f"{redact(str(detail), key)[:_DETAIL_CHARS]}")
 
 
 def _pop_unusable_calls(data: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:

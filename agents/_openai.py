@@ -59,7 +59,8 @@ _CLOSERS = weakref.WeakKeyDictionary()
 class OpenAIOptions(BaseModel):
     """Options of the ``openai:<model>`` agent (``csmbench eval --base-url ... --seed ...``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    """Errors name an option without its value: a key passed by mistake is not repeated."""
     base_url: str | None = Field(None, description="API root; default $OPENAI_BASE_URL, "
                                  "else OpenAI's")
     temperature: float | None = Field(None, ge=0, le=2, description="default 0; for "
@@ -214,6 +215,9 @@ class OpenAIAgent:
             completion = await client.chat.completions.create(**_untransformed(request))
         except openai.APIError as exc:
             raise factory.failure(exc, client.api_key) from None
+        if not isinstance(completion, ChatCompletion):  # the client's text of a non-JSON body
+            raise ModelCallError(f"{self.name} at {factory.base_url} replied with a body that "
+                                 "is not JSON")
         if not completion.choices:
             raise ModelCallError(f"{self.name} at {factory.base_url} replied without choices")
         self._count(completion)

@@ -24,6 +24,7 @@ from rich.progress import (
 from csmbench.errors import CSMBenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_show_locals=False,  # locals may hold the API key
                   help="Cross-scale materials-science episodes for tool-using agents.")
 console = Console(stderr=True)
 PIPED_WIDTH = 140

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from csmbench.agents import AgentFactory, make_agent_factory
+from csmbench.endpoints import redact
 from csmbench.env import CSMBenchEnv, EpisodeRecord, ToolSetting, resolve_tools
 from csmbench.episodes import Dataset, Item, load_dataset
 from csmbench.errors import CSMBenchError
@@ -79,12 +80,20 @@ class RunConfig:
 
 
 def read_records(run_dir: Path) -> list[EpisodeRecord]:
-    """The records of a run, the last one per (item, epoch); a torn last line is ignored."""
+    """The records of a run, the last one per (item, epoch); a torn last line is ignored.
+
+    Lines are split at b"\\n" only: ``str.splitlines`` would also split a record at a
+    U+2028, U+2029 or U+0085 inside a JSON string (JSON leaves them unescaped, and a model's
+    answer may hold one), losing it; and bytes, not text, so a line torn inside a UTF-8
+    character is skipped like any torn line instead of failing the whole read.
+    """
     path = Path(run_dir) / EPISODES
     latest: dict[tuple[str, int], EpisodeRecord] = {}
     if not path.exists():
         return []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().split(b"\n"):
+        if not line.strip():
+            continue
         try:
             record = EpisodeRecord.model_validate_json(line)
         except ValidationError:
@@ -103,6 +112,15 @@ def _drop_torn_tail(path: Path) -> None:
             handle.truncate(data.rfind(b"\n") + 1)
 
 
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file beside ``path``, then rename it into place: a run killed
+    meanwhile leaves the old file or the new one, never a torn ``run.json`` that the resumed
+    run could not read, nor a torn ``summary.json`` that ``csmbench report`` could not."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
     path = run_dir / CONFIG
     if path.exists():
@@ -112,7 +130,7 @@ def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
             raise CSMBenchError(f"{run_dir} holds a run with a different {', '.join(changed)}; "
                                 "use another --out folder to start a new run")
     else:
-        path.write_text(json.dumps(identity, indent=2) + "\n", encoding="utf-8")
+        _write_json(path, identity)
 
 
 async def _episode(item: Item, epoch: int, dataset: Dataset, factory: AgentFactory,
@@ -131,7 +149,10 @@ async def _episode(item: Item, epoch: int, dataset: Dataset, factory: AgentFacto
     except TimeoutError:
         record = env.stop("time_limit", f"no answer within {config.episode_timeout_s:g} s")
     except Exception as exc:  # noqa: BLE001 - one episode never ends a run
-        record = env.stop("error", f"{type(exc).__name__}: {exc}")
+        # The agents and the judge remove the key from their errors; this catches any other
+        # path (a library's exception repeating a server's reply) before it reaches disk.
+        record = env.stop("error", redact(f"{type(exc).__name__}: {exc}",
+                                          os.environ.get("OPENAI_API_KEY")))
     return record.model_copy(update={"epoch": epoch, "agent": config.agent,
                                      "seconds": time.perf_counter() - start,
                                      "usage": getattr(agent, "usage", None)})
@@ -160,7 +181,14 @@ def make_judge(config: RunConfig, run_dir: Path | None = None) -> LLMJudge | Non
     options = {"base_url": config.agent_options.get("base_url"),
                "cache_dir": str(run_dir / JUDGE_CACHE) if run_dir else None,
                **config.judge_options, "model": config.judge}
-    return LLMJudge(JudgeOptions(**{k: v for k, v in options.items() if v is not None}))
+    try:
+        judge_options = JudgeOptions(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:  # named without their values: one may be a key
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CSMBenchError(f"bad judge option: {problems}. The judge's options are "
+                            f"{', '.join(JudgeOptions.model_fields)}; its API key comes from "
+                            "OPENAI_API_KEY only") from None
+    return LLMJudge(judge_options)
 
 
 def _tool_setting(tools: str) -> ToolSetting:
@@ -228,7 +256,7 @@ async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfi
         os.fsync(sink.fileno())
     summary = summarize(read_records(run_dir))
     summary["config"] = config.identity(dataset)
-    (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _write_json(run_dir / SUMMARY, summary)
     return summary
 
 

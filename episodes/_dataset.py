@@ -2,13 +2,15 @@
 
 Writing is deterministic (no timestamps, sorted keys, items in generation order), so the same
 seed gives byte-identical datasets. Reading checks every file against the manifest and names
-each one that is missing or altered.
+each one that is missing or altered, and each file in ``assets/`` that the manifest does not
+list.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +132,11 @@ class DatasetWriter:
             **(extra or {}),
         }
         text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        (self.root / MANIFEST).write_text(text, encoding="utf-8")
+        # Renamed into place: the manifest marks a finished dataset (``cached_import`` reuses
+        # one that has it), so a build or import killed here leaves none or a whole one.
+        temporary = self.root / f".{MANIFEST}.tmp"
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.root / MANIFEST)
         return self.root
 
 
@@ -151,7 +157,8 @@ def load_dataset(root: str | Path, *, verify: bool = True) -> Dataset:
 
     Raises:
         DatasetError: the folder, manifest or items are missing or malformed, or files are
-            missing or altered (all of them are named in one message).
+            missing, altered or unexpected in ``assets/`` (all of them are named in one
+            message, with what to do).
     """
     root = Path(root)
     manifest = _read_manifest(root)
@@ -183,13 +190,31 @@ def _verify_files(root: Path, files: dict[str, str]) -> None:
             missing.append(relative)
         elif sha256_file(path) != expected:
             altered.append(relative)
-    if missing or altered:
-        parts = [f"{len(missing)} missing: {missing[:10]}" if missing else "",
-                 f"{len(altered)} altered (sha256 differs from the manifest): {altered[:10]}"
-                 if altered else ""]
-        raise DatasetError(f"dataset {root} does not match its manifest: "
-                           + "; ".join(p for p in parts if p)
-                           + ". Rebuild it, or restore the files.")
+    unexpected = _unexpected_assets(root, files)
+    if not (missing or altered or unexpected):
+        return
+    found = [f"{len(missing)} missing: {missing[:10]}" if missing else "",
+             f"{len(altered)} altered (sha256 differs from the manifest): {altered[:10]}"
+             if altered else "",
+             f"{len(unexpected)} unexpected (in {ASSETS}/ but not in the manifest): "
+             f"{unexpected[:10]}" if unexpected else ""]
+    todo = ["restore the missing and altered files from the original copy, or rebuild the "
+            "dataset into an empty folder (the same preset and seed give the same bytes)"
+            if missing or altered else "",
+            "delete the unexpected files" if unexpected else ""]
+    raise DatasetError(f"dataset {root} does not match its {MANIFEST}: "
+                       + "; ".join(p for p in found if p) + ". To fix it, "
+                       + " and ".join(t for t in todo if t) + ".")
+
+
+def _unexpected_assets(root: Path, files: dict[str, str]) -> list[str]:
+    """Files under ``assets/`` that the manifest does not list (hidden files, such as the
+    .DS_Store a file browser leaves, aside: no attachment is named like one)."""
+    folder = root / ASSETS
+    if not folder.is_dir():
+        return []
+    found = (path.relative_to(root).as_posix() for path in folder.rglob("*") if path.is_file())
+    return sorted(f for f in found if f not in files and not f.rsplit("/", 1)[-1].startswith("."))
 
 
 def _read_items(path: Path) -> Iterable[Item]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field
 
 from csmbench.endpoints import DEFAULT_BASE_URL, api_key, redact
@@ -86,7 +87,8 @@ class Judge(Protocol):
 class JudgeOptions(BaseModel):
     """Options of the LLM judge (``csmbench eval --judge MODEL --judge-base-url URL``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    """Errors name an option without its value: a key passed by mistake is not repeated."""
     model: str = Field(DEFAULT_JUDGE_MODEL, min_length=1)
     base_url: str | None = Field(None, description="API root; default $OPENAI_BASE_URL, "
                                  "else OpenAI's (the run passes the agent's)")
@@ -240,6 +242,8 @@ class LLMJudge:
             if structured and isinstance(exc, openai.BadRequestError):
                 raise  # perhaps the schema: _verdict decides
             raise self._failure(f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(completion, ChatCompletion):  # the client's text of a non-JSON body
+            raise self._failure("the endpoint replied with a body that is not JSON")
         message = completion.choices[0].message if completion.choices else None
         content = (message.content or "") if message else ""
         usage = completion.usage
