@@ -47,6 +47,7 @@ from ._eds_lines import (
     noise_fwhm_ev,
 )
 from ._registry import AttachmentId, tool
+from ._xrd_input import number_fields
 
 __all__ = ["ElementFound", "ElementIdentification", "LineFound", "identify_elements",
            "identify_elements_tool", "read_spectrum"]
@@ -61,6 +62,17 @@ DEFAULT_FWHM_MN_KA_EV = 130.0
 """Resolution assumed when neither the argument nor the file gives one (a typical SDD)."""
 DEFAULT_BEAM_KEV = 20.0
 MIN_CHANNELS = 100
+MAX_CHANNELS = 16_384
+"""Most channels of a spectrum; more are refused. EDS detectors record 1,024-4,096 channels
+(16,384 is 1.25 eV per channel to 20 keV); at this size the fit takes about 2 s and 60 MB,
+and up to ~50 s on a spectrum its line model cannot explain (it adds elements up to
+MAX_SELECTED)."""
+MAX_SPECTRUM_FILE_BYTES = 16 * 2**20
+"""Largest spectrum file read, bytes (about 1 KiB per channel at MAX_CHANNELS); checked before
+reading."""
+MAX_COUNTS = 1e12
+"""Largest counts in one channel: no EDS detector collects this many, and far above it the
+weighted least-squares fit loses all precision (at 1e300 its SVD fails to converge)."""
 MAX_SELECTED = 30
 """Most templates forward selection adds (a spectrum with more elements is not plausible)."""
 LINE_SHARE_SHOWN = 0.02
@@ -125,7 +137,6 @@ class ElementIdentification(_Model):
 # -- reading and checking -----------------------------------------------------------------
 
 _HEADER = re.compile(r"^#+\s*([A-Za-z_]+)\s*(?:-\s*\w+)?\s*:\s*(.*)$")
-_SPLIT = re.compile(r"[\s,;]+")
 
 
 def read_spectrum(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
@@ -141,8 +152,14 @@ def read_spectrum(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray, di
     file = Path(path)
     if not file.is_file():
         raise ToolError(f"spectrum file '{path}' does not exist; pass an existing .msa/.txt file")
+    size = file.stat().st_size
+    if size > MAX_SPECTRUM_FILE_BYTES:
+        raise ToolError(f"spectrum file '{path}' is {size:,} bytes; expected at most "
+                        f"{MAX_SPECTRUM_FILE_BYTES:,} (a spectrum has at most {MAX_CHANNELS:,} "
+                        "channels). Hint: pass an EDS spectrum, not another kind of file")
     header, rows = {}, []
-    for number, line in enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    text_lines = file.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    for number, line in enumerate(text_lines, 1):
         text = line.strip()
         if not text:
             continue
@@ -151,7 +168,7 @@ def read_spectrum(path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray, di
             if found:
                 header[found.group(1).upper()] = found.group(2).strip()
             continue
-        fields = [f for f in _SPLIT.split(text) if f]
+        fields = number_fields(text)
         try:
             rows.append((float(fields[0]), float(fields[1])))
         except (ValueError, IndexError):
@@ -174,6 +191,9 @@ def _validate(energy, counts) -> tuple[np.ndarray, np.ndarray]:
         raise ToolError(f"energies and counts must be 1-D of equal length; got {e.shape}, {y.shape}")
     if e.size < MIN_CHANNELS:
         raise ToolError(f"an EDS spectrum needs at least {MIN_CHANNELS} channels; got {e.size}")
+    if e.size > MAX_CHANNELS:
+        raise ToolError(f"an EDS spectrum may have at most {MAX_CHANNELS:,} channels; got "
+                        f"{e.size:,}. Hint: sum neighbouring channels (binning) first")
     if not (np.isfinite(e).all() and np.isfinite(y).all()):
         raise ToolError("the spectrum has NaN or infinite values; remove them first")
     if np.any(np.diff(e) <= 0):
@@ -185,6 +205,9 @@ def _validate(energy, counts) -> tuple[np.ndarray, np.ndarray]:
     if y.min() < 0:
         raise ToolError(f"counts must be >= 0 (minimum {y.min():g}); pass raw counts, not a "
                         "background-subtracted spectrum")
+    if y.max() > MAX_COUNTS:
+        raise ToolError(f"a channel holds {y.max():g} counts, more than {MAX_COUNTS:g}; expected "
+                        "raw counts. Check the columns, or divide the counts by a constant")
     if y.sum() <= 0:
         raise ToolError("the spectrum holds no counts")
     return e, y
@@ -382,15 +405,29 @@ def identify_elements(spectrum: str | PathLike[str] | np.ndarray | list[float],
     else:
         energy, y = spectrum, counts
     energy, y = _validate(energy, y)
-    beam = float(beam_kev or header.get("BEAMKV") or DEFAULT_BEAM_KEV)
-    fwhm_mn = float(fwhm_mn_ka_ev or header.get("FWHM_MNKA_EV") or DEFAULT_FWHM_MN_KA_EV)
+    beam = float(beam_kev or _header_number(header, "BEAMKV", "beam_kev") or DEFAULT_BEAM_KEV)
+    fwhm_mn = float(fwhm_mn_ka_ev or _header_number(header, "FWHM_MNKA_EV", "fwhm_mn_ka_ev")
+                    or DEFAULT_FWHM_MN_KA_EV)
     if not 1.0 <= beam <= 40.0:
         raise ToolError(f"beam_kev must be 1-40 kV for SEM-EDS; got {beam:g}")
     if not 40.0 <= fwhm_mn <= 300.0:
         raise ToolError(f"fwhm_mn_ka_ev must be 40-300 eV (an SDD gives 120-140); got {fwhm_mn:g}")
-    if min_significance < 2.0:
-        raise ToolError(f"min_significance must be >= 2 σ; got {min_significance:g}")
+    if not (math.isfinite(min_significance) and min_significance >= 2.0):
+        raise ToolError(f"min_significance must be a number >= 2 σ; got {min_significance:g}")
     return _identify(energy, y, beam, fwhm_mn, float(min_significance))
+
+
+def _header_number(header: dict[str, str], key: str, argument: str) -> float | None:
+    """The number in the file's ``#KEY:`` header field (decimal point or comma), None when
+    absent; ToolError when it is not a number."""
+    text = header.get(key)
+    if not text:
+        return None
+    try:
+        return float(text.replace(",", ".") if text.count(",") == 1 else text)  # decimal comma
+    except ValueError:
+        raise ToolError(f"the spectrum file's #{key} header is {text[:40]!r}, not a number; pass "
+                        f"{argument} explicitly") from None
 
 
 def _identify(energy: np.ndarray, y: np.ndarray, beam: float, fwhm_mn: float,

@@ -48,6 +48,10 @@ PAD_FACTOR = 2
 """Zero-padding factor of the FFT (halves the bin; the parabola refines further)."""
 MAX_FFT_SIDE = 4096
 """Largest padded FFT side (memory and time bound)."""
+MAX_ANALYSED_SIDE_PX = MAX_FFT_SIDE // PAD_FACTOR
+"""Largest analysed side, px: a bigger image is cut to its central part (a note says so), so
+that the padded FFT holds the whole region (a larger one would be cut off at MAX_FFT_SIDE) and
+time and memory stay bounded (at this size 1.2-1.5 GB and 60-100 s of CPU, measured)."""
 SATURATED_SHARE_MAX = 0.2
 """Pure black/white pixels (burned-in bar, label, box) are masked while they are rarer than this."""
 MAX_SPOTS = 16
@@ -149,7 +153,20 @@ def _region(gray: np.ndarray, crop_bottom_px: int | None) -> tuple[np.ndarray, i
     if min(region.shape) < MIN_SIDE_PX:
         raise ToolError(f"the analysed image is {region.shape[0]}x{region.shape[1]} px; expected "
                         f"at least {MIN_SIDE_PX} px on each side to hold enough lattice fringes.")
-    return region, bottom, notes
+    return _central(region, notes), bottom, notes
+
+
+def _central(region: np.ndarray, notes: list[str]) -> np.ndarray:
+    """The central part of ``region``, at most MAX_ANALYSED_SIDE_PX on each side."""
+    height, width = region.shape
+    if max(height, width) <= MAX_ANALYSED_SIDE_PX:
+        return region
+    top = max(0, (height - MAX_ANALYSED_SIDE_PX) // 2)
+    left = max(0, (width - MAX_ANALYSED_SIDE_PX) // 2)
+    kept = region[top:top + MAX_ANALYSED_SIDE_PX, left:left + MAX_ANALYSED_SIDE_PX]
+    notes.append(f"analysed the central {kept.shape[0]}x{kept.shape[1]} px of the "
+                 f"{height}x{width} px image (at most {MAX_ANALYSED_SIDE_PX} px a side)")
+    return kept
 
 
 def _masked(region: np.ndarray, notes: list[str]) -> np.ndarray:
@@ -212,7 +229,7 @@ def _spots(region: np.ndarray, nm_per_pixel: float) -> list[LatticeSpot]:
     snr = amplitude / np.maximum(_noise_floor(amplitude, radius), 1e-300)
     low = MIN_PERIODS * side / max(region.shape)
     high = side / MIN_PERIOD_PX
-    allowed = (radius >= low) & (radius <= high)
+    allowed = (radius >= low) & (radius <= high) & (snr >= MIN_SNR)  # noise maxima cost time
     lobe = max(PAD_FACTOR * 2, 2)
     peaks = peak_local_max(np.where(allowed, amplitude, 0.0), min_distance=lobe,
                            exclude_border=2)

@@ -74,10 +74,15 @@ def read_text(gray: np.ndarray) -> list[TextBox]:
         >>> read_text(np.zeros((32, 32)))
         []
     """
+    from rapidocr_onnxruntime.utils.process_img import ResizeImgError
+
     image = _to_rgb_uint8(gray)
     with _ENGINE_LOCK:
         engine = ocr_engine()
-        result, _ = engine(image)
+        try:
+            result, _ = engine(image)
+        except ResizeImgError:  # a crop so elongated that it shrinks to 0 px rows holds no text
+            return []
     return [_to_box(item, gray.shape) for item in (result or [])]
 
 

@@ -86,16 +86,31 @@ def calibrate_scale_bar(
         ToolError: Unreadable image, no contrast, no scale bar, or an unreadable label.
     """
     loaded = _as_loaded(image)
-    metadata = loaded.metadata_nm_per_pixel if use_metadata else None
+    metadata, ignored = _plausible_metadata(loaded) if use_metadata else (None, None)
     try:
         reading = _read_bar(loaded.pixels)
     except ToolError as error:
+        if metadata is None and ignored:
+            raise ToolError(f"{error} ({ignored})") from error
         if metadata is None:
             raise
         return _metadata_only(metadata, loaded.metadata_source, str(error))
+    if ignored:
+        reading = reading.model_copy(update={"notes": [*reading.notes, ignored]})
     return (
         reading if metadata is None else _with_metadata(reading, metadata, loaded.metadata_source)
     )
+
+
+def _plausible_metadata(loaded: LoadedImage) -> tuple[float | None, str | None]:
+    """The file's pixel size (nm/px) when it is physically possible; else None and a note
+    saying it was ignored (a corrupt or hand-edited tag must not become the answer)."""
+    metadata = loaded.metadata_nm_per_pixel
+    if metadata is None or plausible_nm_per_pixel(metadata):
+        return metadata, None
+    return None, (f"ignored the pixel size in {loaded.metadata_source}, {metadata:.3g} nm/px: "
+                  f"outside the possible {PLAUSIBLE_NM_PER_PIXEL[0]:g}-"
+                  f"{PLAUSIBLE_NM_PER_PIXEL[1]:g} nm/px, so the tag is corrupt")
 
 
 def _as_loaded(image: str | os.PathLike | np.ndarray | LoadedImage) -> LoadedImage:

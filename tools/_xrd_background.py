@@ -192,7 +192,7 @@ def snip_background(x: np.ndarray, y: np.ndarray,
     """
     step = sampling_step(x) if step is None else step
     half_pts = np.maximum(1, np.round(np.asarray(half_width_deg, dtype=float) / step))
-    factor = max(1, math.ceil(float(half_pts.min()) / max_iterations))
+    factor = max(1, min(math.ceil(float(half_pts.min()) / max_iterations), y.size // 2))
     n_blocks = y.size // factor
     v = y[: n_blocks * factor].reshape(n_blocks, factor).mean(axis=1)
     centres = np.arange(n_blocks) * factor + (factor - 1) / 2.0
