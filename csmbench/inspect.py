@@ -242,6 +242,9 @@ class _SampleEnv:
         _, _, _, _, info = self.env.step(ToolCall(id=f"call_{self.calls}", name=name,
                                                   arguments=arguments))
         observation = info["observation"]
+        if observation.error is not None:  # the env refused the call (a NaN argument, ...)
+            return ToolResult(call_id=f"call_{self.calls}", name=name, ok=False,
+                              error=observation.error), []
         result = observation.tool_results[0]
         written = [a for a in observation.attachments if a.id in result.attachments]
         return result, written

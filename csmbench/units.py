@@ -24,12 +24,30 @@ _COUNTED = re.compile(r"\b(?:grains?|particles?)\s*(?=/|per\b)", re.IGNORECASE)
 """Counted things before "/" or "per" ("grains/mm²"): a number, not pint's mass unit grain."""
 # What pint's parser raises on hostile text besides its own errors.
 _PARSE_ERRORS = (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError,
-                 AssertionError, KeyError, IndexError, tokenize.TokenError)
+                 AssertionError, KeyError, IndexError, tokenize.TokenError, RecursionError)
+_POWER = re.compile(r"\*\*|\^")
+_PLAIN_EXPONENT = r"[-+]?\s*(?:\d{1,3}(?:\.\d+)?|\.\d+|\(\s*[-+]?\d{1,3}\s*/\s*\d{1,3}\s*\))"
+_UNSAFE_EXPONENT = re.compile(
+    rf"(?:\*\*|\^)\s*(?!{_PLAIN_EXPONENT}(?![\d.(]|\s*(?:\*\*|\^)))")
+"""A power whose exponent is not a plain number of at most three digits (or a fraction such
+as (1/2)), or is itself raised to a power."""
+_POWER_OF_GROUP = re.compile(r"\)\s*(?:\*\*|\^)")
+
+
+def _check_powers(text: str) -> None:
+    """ValueError for powers pint would evaluate with huge Python integers ("9**9**9",
+    "9**(9*9*9*9*9*9*9*9*9*9)", "((9**999)**999)**999"): a dozen characters of an answer
+    would take hours and gigabytes, in a thread no timeout can stop."""
+    if _UNSAFE_EXPONENT.search(text) or (_POWER_OF_GROUP.search(text)
+                                         and len(_POWER.findall(text)) > 1):
+        raise ValueError(f"cannot read {text[:60]!r}: exponents must be plain numbers such as "
+                         "2, -1 or 0.5, and a bracket's power cannot hold another")
 
 
 def parse_unit(text: str) -> pint.Unit:
     """Parse a unit string ("nm/px", "µm", "MPa", "" for dimensionless); ValueError if unknown."""
     cleaned = _COUNTED.sub("1 ", text.strip()).replace("per pixel", "/ px").replace("Å", "angstrom")
+    _check_powers(cleaned)
     if not cleaned:
         return UREG.dimensionless
     try:
@@ -40,6 +58,7 @@ def parse_unit(text: str) -> pint.Unit:
 
 def parse_quantity(text: str) -> pint.Quantity:
     """Parse "5.86 nm/px", "2.3e3 MPa", "0.5 µm"; ValueError when it is not a quantity."""
+    _check_powers(text)
     try:
         quantity = UREG.Quantity(_COUNTED.sub("", text.strip()).replace("Å", "angstrom"))
     except _PARSE_ERRORS as exc:

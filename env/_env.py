@@ -37,6 +37,7 @@ from ._actions import MAX_ACTION_CHARS, parse_action, submit_answer_schema
 from ._observation import AttachmentInfo, EpisodeRecord, Observation, Step
 
 __all__ = [
+    "MAX_ERROR_CHARS",
     "MAX_OBSERVATION_CHARS",
     "MAX_RESULT_CHARS",
     "CSMBenchEnv",
@@ -47,6 +48,9 @@ __all__ = [
 ToolSetting = Literal["all", "none"] | Sequence[str]
 MAX_OBSERVATION_CHARS = 1 << 20
 MAX_RESULT_CHARS = 20_000
+MAX_ERROR_CHARS = 2_000
+"""Longest error text in an observation: errors may quote what the agent sent, and a Python
+caller's action (a dict) has no length limit, but the observation must fit its space."""
 DEFAULT_MAX_STEPS = 16
 _CHARSET = string.printable
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
@@ -121,19 +125,26 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         return self._emit(self._observe("question"))
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """Run tool calls or grade the answer; a malformed action is an error observation."""
+        """Run tool calls or grade the answer; a malformed action is an error observation.
+
+        Stepping a finished episode changes nothing and returns an error observation with the
+        flags it ended with (terminated after an answer, truncated otherwise).
+        """
         if self._item is None:
             raise gymnasium.error.ResetNeeded("call reset() before step()")
         if self._done:
+            assert self.record is not None
             obs, info = self._emit(self._observe(
                 "error", error="the episode is over; call reset() to start another"))
-            return obs, 0.0, True, False, info
+            answered = self.record.status == "answered"  # repeat how the episode ended
+            return obs, 0.0, answered, not answered, info
         index = len(self._steps)
         try:
             parsed = parse_action(action)
         except ActionError as exc:
-            self._steps.append(Step(index=index, error=str(exc)))
-            return self._after(self._observe("error", error=str(exc)))
+            error = _clip_text(str(exc))
+            self._steps.append(Step(index=index, error=error))
+            return self._after(self._observe("error", error=error))
         if isinstance(parsed, FinalAnswer):
             return self._answer(parsed, index)
         results = [self._run_tool(call) for call in parsed]
@@ -169,8 +180,9 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         if call.name not in self.tools.names:
             offered = ", ".join(self.tools.names) or "none (this is a no-tools episode)"
             return ToolResult(call_id=call.id, name=call.name, ok=False,
-                              error=f"tool {call.name!r} is not offered in this episode; offered: "
-                                    f"{offered}. Answer with submit_answer when you are done.")
+                              error=f"tool {call.name[:200]!r} is not offered in this episode; "
+                                    f"offered: {offered}. Answer with submit_answer when you are "
+                                    "done.")
         written = len(self._context.written)
         result = self.tools.call(call, self._context)
         new_ids = [self._register_output(path, call) for path in self._context.written[written:]
@@ -241,8 +253,14 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         return text, info
 
 
+def _clip_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} characters cut)"
+
+
 def _clip(result: ToolResult) -> ToolResult:
     """Bound a tool result's size so observations stay within the observation space."""
+    if result.error is not None and len(result.error) > MAX_ERROR_CHARS:
+        result = result.model_copy(update={"error": _clip_text(result.error)})
     text = json.dumps(result.content, ensure_ascii=True)
     if len(text) <= MAX_RESULT_CHARS:
         return result

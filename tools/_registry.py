@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import reprlib
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -83,11 +84,19 @@ class ToolSpec:
         return _jsonable(self.function(**kwargs))
 
 
+def _short_repr(value: Any) -> str:
+    """An argument as shown in an error: depth-limited, so deeply nested input cannot exhaust
+    the recursion limit (plain ``repr`` does)."""
+    shower = reprlib.Repr()  # Python 3.11 takes no keyword arguments here
+    shower.maxlevel, shower.maxstring, shower.maxother = 3, 60, 60
+    return shower.repr(value)[:60]
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False)[:5]:
-        where = ".".join(str(p) for p in error["loc"]) or "(arguments)"
-        got = repr(error.get("input"))[:60]
+        where = ".".join(str(p) for p in error["loc"])[:80] or "(arguments)"
+        got = _short_repr(error.get("input"))
         parts.append(f"{where}: {error['msg']} (got {got})")
     return "; ".join(parts)
 
