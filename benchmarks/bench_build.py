@@ -1,8 +1,9 @@
 """Dataset build time: each preset's wall time, and the time per item of every family.
 
-Builds the ``smoke`` and ``standard`` presets (seed 2026) with the default workers (one per
-core) into a temporary folder, then 6 items of every family in one process to time each
-family. Writes ``benchmarks/results/build.md`` and prints it.
+Builds every preset (``smoke``, ``standard``, ``scale_bar``, ``diffraction``, ``grains``,
+``cross_scale``; seed 2026) with the default workers (one per core) into a temporary folder,
+then 6 items of every family in one process to time each family. Writes
+``benchmarks/results/build.md`` and prints it.
 
 Run: ``.venv/bin/python benchmarks/bench_build.py [--presets smoke standard]``
 """
@@ -50,17 +51,19 @@ def _family_rows(seed: int, root: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["smoke", "standard"])
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         presets = _preset_rows(args.presets, args.seed, root)
         families = _family_rows(args.seed, root / "families")
     lines = ["# Dataset build time", "",
              (f"Seed {args.seed}; {platform.machine()}, Python {platform.python_version()}, "
-              f"{os.cpu_count()} cores (one worker process per core), load average at the end "
-              f"{os.getloadavg()[0]:.1f}. Target: `standard` in ≤ {TARGET_STANDARD_S:.0f} s."),
+              f"{os.cpu_count()} cores (one worker process per core), {time.strftime('%Y-%m-%d')}, "
+              f"load average {load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the "
+              f"end. Target: `standard` in ≤ {TARGET_STANDARD_S:.0f} s."),
              "", "| preset | items | wall s | ms per item | MB |", "|---|---:|---:|---:|---:|",
              *presets, "",
              (f"One process, {PER_FAMILY_ITEMS} items of each family (the first includes "

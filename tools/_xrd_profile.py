@@ -31,7 +31,7 @@ __all__ = ["FOUR_LN2", "MAX_FWHM_DEG", "MIN_FWHM_POINTS", "MIN_MATCHED_SNR",
 FOUR_LN2 = 4.0 * math.log(2.0)
 INITIAL_ETA = 0.5
 MAX_NFEV = 60
-FIT_TOLERANCE = 1e-4
+FIT_TOLERANCE = 1e-5
 """Relative tolerance on χ² and on the scaled parameter step (MINPACK ftol, xtol)."""
 _LN2 = math.log(2.0)
 MAX_FWHM_DEG = 4.5
