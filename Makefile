@@ -53,6 +53,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_episodes.py --preset standard
 	$(BIN)/python benchmarks/bench_runner.py
+	$(BIN)/python benchmarks/bench_harness.py
+	$(BIN)/python benchmarks/bench_vs_inspect.py
+	$(BIN)/python benchmarks/bench_crash_recovery.py
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

@@ -9,6 +9,7 @@ test runs the ``inspect eval`` command itself against ``csmbench.testing.ChatSer
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -46,6 +47,20 @@ USAGE = ModelUsage(input_tokens=100, output_tokens=10, total_tokens=110)
 encoding is downloaded on first use (no network here)."""
 
 Script = Callable[[Item, list[ChatMessageTool]], ModelOutput]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logger_levels():
+    """inspect's eval sets the httpx loggers to WARNING for the whole process; put every
+    logger level back so later tests in this worker see their INFO lines (the key-leak tests
+    read them)."""
+    manager = logging.root.manager
+    levels = {name: logger.level for name, logger in manager.loggerDict.items()
+              if isinstance(logger, logging.Logger)}
+    yield
+    for name, logger in list(manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 @pytest.fixture(scope="module")
