@@ -102,6 +102,7 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
         # a private copy: agents may edit what they are given, the shared schemas stay intact
         self._schemas = json.loads(json.dumps([*self.tools.openai_schemas(),
                                                submit_answer_schema()]))
+        self._schemas_json = json.dumps(self._schemas, ensure_ascii=True, sort_keys=True)
         self._item: Item | None = None
         self._observation: Observation | None = None
         self.record: EpisodeRecord | None = None
@@ -246,11 +247,20 @@ class CSMBenchEnv(gymnasium.Env[str, str]):
 
     def _emit(self, observation: Observation) -> tuple[str, dict[str, Any]]:
         self._observation = observation
-        text = json.dumps(observation.model_dump(mode="json"), ensure_ascii=True, sort_keys=True)
+        text = self._observation_text(observation)
         info: dict[str, Any] = {"observation": observation}
         if self.record is not None:
             info["record"] = self.record
         return text, info
+
+
+    def _observation_text(self, observation: Observation) -> str:
+        """The observation as sorted, ASCII-escaped JSON. The tool schemas (most of its ~16 kB,
+        the same at every step) are serialized once; "tools" sorts after every other key."""
+        data = observation.model_dump(mode="json", exclude={"tools"})
+        assert all(key < "tools" for key in data)
+        head = json.dumps(data, ensure_ascii=True, sort_keys=True)
+        return f'{head[:-1]}, "tools": {self._schemas_json}}}'
 
 
 def _clip_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:

@@ -38,6 +38,18 @@ def test_observation_is_json_matching_info(tiny_dataset: Path) -> None:
     assert Path(info["observation"].attachments[0].path).is_file()
 
 
+def test_observation_text_is_the_observation_serialized(tiny_dataset: Path) -> None:
+    """The text (tool schemas serialized once) equals the whole observation's sorted JSON, at
+    a question, a tool result, an error and the answer."""
+    env = CSMBenchEnv(tiny_dataset)
+    steps = [env.reset(options={"item_id": "num-1"}),
+             env.step('{"tool": "calibrate_scale_bar", "arguments": {"image": "img0"}}')[::4],
+             env.step("{not json")[::4], env.step('{"answer": "12.5 µm"}')[::4]]
+    for text, info in steps:
+        whole = info["observation"].model_dump(mode="json")
+        assert text == json.dumps(whole, ensure_ascii=True, sort_keys=True)
+
+
 @pytest.mark.parametrize(
     "action",
     [FinalAnswer(text="12.6 µm"), {"answer": "12.4 um"}, '{"answer": 12.5}',
