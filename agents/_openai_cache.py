@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from csmbench.episodes import write_text_atomic
 
 __all__ = ["CACHE_FORMAT", "CallCache"]
 
@@ -48,13 +49,4 @@ class CallCache:
         """Store a reply: written to a temporary file, then renamed into place."""
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
-                                         prefix=f".{key[:8]}-", suffix=".tmp",
-                                         delete=False) as handle:
-            try:
-                json.dump(reply, handle, ensure_ascii=False)
-            except BaseException:
-                handle.close()
-                os.unlink(handle.name)
-                raise
-        os.replace(handle.name, target)
+        write_text_atomic(target, json.dumps(reply, ensure_ascii=False))

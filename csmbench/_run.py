@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from csmbench.agents import AgentFactory, make_agent_factory
 from csmbench.endpoints import redact
 from csmbench.env import CSMBenchEnv, EpisodeRecord, ToolSetting, resolve_tools
-from csmbench.episodes import Dataset, Item, load_dataset
+from csmbench.episodes import Dataset, Item, load_dataset, write_text_atomic
 from csmbench.errors import CSMBenchError
 from csmbench.graders import Judge, JudgeOptions, LLMJudge, summarize
 
@@ -112,15 +112,6 @@ def _drop_torn_tail(path: Path) -> None:
             handle.truncate(data.rfind(b"\n") + 1)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to a temporary file beside ``path``, then rename it into place: a run killed
-    meanwhile leaves the old file or the new one, never a torn ``run.json`` that the resumed
-    run could not read, nor a torn ``summary.json`` that ``csmbench report`` could not."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
     path = run_dir / CONFIG
     if path.exists():
@@ -130,7 +121,7 @@ def _check_config(run_dir: Path, identity: dict[str, Any]) -> None:
             raise CSMBenchError(f"{run_dir} holds a run with a different {', '.join(changed)}; "
                                 "use another --out folder to start a new run")
     else:
-        _write_json(path, identity)
+        write_text_atomic(path, json.dumps(identity, indent=2) + "\n")
 
 
 async def _episode(item: Item, epoch: int, dataset: Dataset, factory: AgentFactory,
@@ -256,7 +247,7 @@ async def evaluate(data: str | Path | Dataset, out: str | Path, config: RunConfi
         os.fsync(sink.fileno())
     summary = summarize(read_records(run_dir))
     summary["config"] = config.identity(dataset)
-    _write_json(run_dir / SUMMARY, summary)
+    write_text_atomic(run_dir / SUMMARY, json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -18,6 +18,7 @@ from ._dataset import (
     DatasetWriter,
     load_dataset,
     sha256_file,
+    write_text_atomic,
 )
 from ._datasheet import DATASHEET, datasheet_markdown, write_datasheet
 from ._types import (
@@ -80,4 +81,5 @@ __all__ = [
     "read_csmbench",
     "sha256_file",
     "write_datasheet",
+    "write_text_atomic",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from csmbench.errors import DatasetError
 from ._types import Asset, AssetKind, Item
 
 __all__ = ["ASSETS", "ITEMS", "MANIFEST", "AssetFiles", "Dataset", "DatasetWriter", "load_dataset",
-           "sha256_file"]
+           "sha256_file", "write_text_atomic"]
 
 MANIFEST = "manifest.json"
 ITEMS = "items.jsonl"
@@ -38,6 +39,19 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text to a temporary file beside ``path``, then rename it into place: a
+    reader, or a process killed meanwhile, sees the old file or the new one, never a torn one."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @dataclass(frozen=True)
@@ -132,11 +146,9 @@ class DatasetWriter:
             **(extra or {}),
         }
         text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        # Renamed into place: the manifest marks a finished dataset (``cached_import`` reuses
-        # one that has it), so a build or import killed here leaves none or a whole one.
-        temporary = self.root / f".{MANIFEST}.tmp"
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, self.root / MANIFEST)
+        # Atomic: the manifest marks a finished dataset (``cached_import`` reuses one that has
+        # it), so a build or import killed here leaves none or a whole one.
+        write_text_atomic(self.root / MANIFEST, text)
         return self.root
 
 

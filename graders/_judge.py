@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -32,7 +31,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field
 
 from csmbench.endpoints import DEFAULT_BASE_URL, api_key, redact
-from csmbench.episodes import Score
+from csmbench.episodes import Score, write_text_atomic
 from csmbench.errors import CSMBenchError
 
 from ._answer import UNSCORED
@@ -141,14 +140,7 @@ class JudgeCache:
         """Store a reply atomically: a temporary file in the same folder, renamed into place."""
         target = self.root / key[:2] / f"{key}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{key[:8]}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(reply, handle, ensure_ascii=False)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomic(target, json.dumps(reply, ensure_ascii=False))
 
 
 class LLMJudge:
