@@ -142,7 +142,17 @@ def scherrer_error(p: dict, found) -> float | None:
     return abs(size - p["size_nm"]) / p["size_nm"]
 
 
+def first_call_seconds() -> float:
+    """Wall time of a process's first ``find_peaks`` call, which loads (or, on a new
+    installation, compiles) the numba fit kernel; the timed calls come after it."""
+    p = make_pattern(np.random.default_rng(0), "sized")
+    t0 = time.perf_counter()
+    find_peaks(p["x"], p["y"], radiation=p["radiation"])
+    return time.perf_counter() - t0
+
+
 def run(n: int, seed: int) -> str:
+    first = first_call_seconds()
     rng = np.random.default_rng(seed)
     kinds = ("broad", "sized", "narrow")
     rows = []
@@ -156,7 +166,7 @@ def run(n: int, seed: int) -> str:
         rows.append(s)
     whole = summary(rows, "all", "D 5-100 nm")
     broad = summary([r for r in rows if r["kind"] == "broad"], "broad", "D 5-10 nm")
-    return report(n, seed, whole, broad, lab6_figures())
+    return report(n, seed, whole, broad, lab6_figures(), first)
 
 
 def summary(rows: list[dict], name: str, sizes_label: str) -> list[tuple[str, str, str]]:
@@ -220,7 +230,7 @@ def table(rows: list[tuple[str, str, str]]) -> str:
         f"| {a} | {b} | {c} |" for a, b, c in rows)
 
 
-def report(n, seed, whole, broad, lab6) -> str:
+def report(n, seed, whole, broad, lab6, first: float) -> str:
     return (f"# find_peaks benchmark\n\n{n} synthetic patterns, seed {seed}, {N_POINTS} points "
             f"over {LO:g}-{HI:g}° each; {platform.processor() or platform.machine()}, Python "
             f"{platform.python_version()}, single thread.\n\n## Whole set\n\n{table(whole)}\n\n"
@@ -229,7 +239,9 @@ def report(n, seed, whole, broad, lab6) -> str:
             "`find_peaks` call (validation, background, noise, candidates, fits), wall clock "
             "and process CPU time; load average when the run ended: "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the machine is shared, so "
-            "wall time is inflated).\n\n## LaB6 (measured, D500, "
+            f"wall time is inflated). The first call of a process, not timed above, took "
+            f"{first:.2f} s: it loads the compiled (numba) fit kernel from its cache, or "
+            "compiles it once after installation.\n\n## LaB6 (measured, D500, "
             f"Cu Kα1+Kα2)\n\n{lab6}\nRun: `.venv/bin/python benchmarks/bench_find_peaks.py`\n")
 
 

@@ -29,7 +29,7 @@ from ._xrd_profile import (
     SHOULDER_WIDTH_RATIO,
     Candidates,
     fit_group,
-    pseudo_voigt,
+    profile_sum,
 )
 
 __all__ = ["HIDDEN_BROAD_SMOOTH_FWHM", "add_hidden", "fitted_model", "hidden_candidates"]
@@ -47,17 +47,12 @@ def fitted_model(x: np.ndarray, fitted: np.ndarray, ratio: float,
                  ka2: tuple[float, float] | None) -> np.ndarray:
     """The fitted profiles (rows centre deg, height, FWHM deg, eta) on x (deg), shape (n,);
     with ``ka2`` = (λ1, λ2) in Å each has a Kα2 line of ``ratio`` × its height."""
-    model = np.zeros_like(x)
-    for c, h, w, eta in fitted:
-        centres = [(c, h)]
-        if ka2 is not None:
-            centres.append((float(ka2_two_theta(c, *ka2)), ratio * h))
-        for centre, height in centres:
-            if math.isfinite(centre):
-                near = slice(*np.searchsorted(x, [centre - MODEL_FWHM * w,
-                                                  centre + MODEL_FWHM * w]))
-                model[near] += pseudo_voigt(x[near], centre, height, w, eta)
-    return model
+    lines = fitted
+    if ka2 is not None:
+        ka2_lines = fitted * [0.0, ratio, 1.0, 1.0]
+        ka2_lines[:, 0] = ka2_two_theta(fitted[:, 0], *ka2)
+        lines = np.vstack([fitted, ka2_lines])
+    return profile_sum(x, lines, MODEL_FWHM)
 
 
 def hidden_candidates(x: np.ndarray, rest: np.ndarray, searched: np.ndarray, maxima: Maxima,
