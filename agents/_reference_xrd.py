@@ -107,8 +107,11 @@ def solve_phase_candidates(observation: Observation) -> Solve:
     raise ToolFailed(f"the best match {best['formula']} is not among the options")
 
 
-MIN_FURTHER_PHASE_FOM = 0.45
-"""A further phase of the mixture counts only with at least this figure of merit."""
+MIN_FURTHER_PHASE_FOM = 0.35
+"""A further phase of the mixture counts only with at least this figure of merit. Measured on
+240 generated xrd.phase_count items (1-3 phases, 6 seeds): 0.35 counts 98 % right; 0.30 (every
+phase identify_phase reports) adds chance matches to single phases, 0.45 drops weak real
+phases (96 %)."""
 
 
 @solver("xrd.phase_count")
