@@ -19,7 +19,8 @@ median = bias, and percentiles of the absolute error), ASTM G differences of bot
 the mean aspect ratio difference, and the phase fraction: the tool reports the area share
 of the darker grain population, so the truth is the second phase's fraction if it renders
 darker, else one minus it. Timing is a separate phase: 1024 x 1024 bare renders, one per
-style, several calls each. Writes ``benchmarks/results/grain_size.md`` and prints it.
+style (and the etched style at two more grain sizes), measured in turn, several calls each.
+Writes ``benchmarks/results/grain_size.md`` and prints it.
 
 Run: ``.venv/bin/python benchmarks/bench_grain_size.py [--n 240] [--seed 2026]``
 """
@@ -65,7 +66,7 @@ DATABAR_STYLES = ("zeiss", "fei", "tescan", "jeol")
 NM_PER_PIXEL = (50.0, 2000.0)
 """Pixel sizes of the bare renders, nm/px (log-uniform); framed ones take the bar's."""
 MODALITY = {"etched_optical": "optical", "sem": "sem", "ebsd_band_contrast": "sem"}
-TIMING_PX, TIMING_GRAIN_PX, TIMING_OTHER_GRAIN_PX, TIMING_CALLS = 1024, 30.0, (15.0, 60.0), 5
+TIMING_PX, TIMING_GRAIN_PX, TIMING_OTHER_GRAIN_PX, TIMING_CALLS = 1024, 30.0, (15.0, 60.0), 7
 TARGETS = {"intercept_median": 0.03, "intercept_p95": 0.08, "na_median": 0.05, "seconds": 0.5}
 
 
@@ -161,23 +162,30 @@ def measure(case: Case) -> dict:
 
 def timing(seed: int) -> list[tuple[str, float, float, float]]:
     """(style, grain size px, median wall s, median CPU s) per call on 1024 x 1024 bare
-    renders: each style at ``TIMING_GRAIN_PX``, and the etched style at the other sizes."""
+    renders: each style at ``TIMING_GRAIN_PX``, and the etched style at the other sizes.
+
+    The images are measured in turn, one call each per round (``TIMING_CALLS`` rounds, after
+    a warm-up call each), so that a busy spell of a shared machine slows them all alike.
+    """
     runs = [(style, TIMING_GRAIN_PX) for style in RENDER_STYLES]
     runs += [("etched_optical", g) for g in TIMING_OTHER_GRAIN_PX]
-    out = []
+    images = []
     for k, (style, grain) in enumerate(runs):
         rng = item_rng(seed, "bench.grain_size.timing", k)
         structure = generate_microstructure(MicrostructureSpec(TIMING_PX, TIMING_PX, grain), rng)
-        pixels = np.round(255 * microstructure_specimen(structure.labels, style, rng)).astype(
-            np.uint8)
-        wall, cpu = [], []
-        for _ in range(TIMING_CALLS):
+        images.append(np.round(255 * microstructure_specimen(structure.labels, style, rng))
+                      .astype(np.uint8))
+        estimate_grain_size(images[-1], 500.0)
+    wall: list[list[float]] = [[] for _ in runs]
+    cpu: list[list[float]] = [[] for _ in runs]
+    for _ in range(TIMING_CALLS):
+        for k, pixels in enumerate(images):
             t0, c0 = time.perf_counter(), time.process_time()
             estimate_grain_size(pixels, 500.0)
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        out.append((style, grain, float(np.median(wall)), float(np.median(cpu))))
-    return out
+            wall[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.process_time() - c0)
+    return [(style, grain, float(np.median(w)), float(np.median(c)))
+            for (style, grain), w, c in zip(runs, wall, cpu, strict=True)]
 
 
 def stats(rows: list[dict]) -> dict:
@@ -282,7 +290,8 @@ def report(n: int, seed: int, rows: list[dict], times: list[tuple[str, float, fl
         f"{group_table(rows, 'framed', (False, True))}\n\n"
         f"{group_table(rows, 'size', tuple(s[0] for s in sizes))}\n\n"
         f"## Time per call, 1024 x 1024\n\n{timing_table}\n\n"
-        f"Median of {TIMING_CALLS} calls each, measured after the accuracy phase. The "
+        f"Median of {TIMING_CALLS} calls each (the images in turn, after a warm-up call "
+        "each), measured after the accuracy phase. The "
         "machine is shared with other work: load average when the run ended "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, so wall times are inflated; "
         "the CPU time is the better guide.\n\n"

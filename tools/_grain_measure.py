@@ -20,7 +20,10 @@ import math
 
 import numpy as np
 
-__all__ = ["astm_g_intercept", "astm_g_planimetric", "find_databar", "intercept_counts",
+from ._grain_tables import border_pairs, row_runs, unique_inverse
+
+__all__ = ["astm_g_intercept", "astm_g_planimetric", "cut_labels", "find_databar",
+           "intercept_counts",
            "jeffries_count", "mean_intercept_px", "phase_fraction", "shape_stats"]
 
 DIRECTIONS = ((0, 1, 1.0, "0"), (1, 1, math.sqrt(2.0), "45"), (1, 0, 1.0, "90"),
@@ -33,6 +36,8 @@ PHASE_ROUNDS, MIN_PHASE_GRAINS = 3, 8
 """Rounds of shading removal and re-splitting; fewest grains with an interior to split."""
 PHASE_SAMPLE_STRIDE = 2
 """Grain levels are averaged over every 2nd row and column of the interiors."""
+MIN_PHASE_LEVEL = 1e-3
+"""Grain levels are floored at this (of full scale 1) before taking logs."""
 PHASE_MARGIN_PX = 2
 """Pixels whose neighbours this far away (in x or y) lie in another grain are left out of a
 grain's mean gray level, px."""
@@ -70,9 +75,13 @@ def intercept_counts(labels: np.ndarray) -> dict[str, tuple[float, int]]:
     """
     counts = {}
     h, w = labels.shape
+    excluded = bool((labels <= 0).any())
     for dy, dx, step, name in DIRECTIONS:
         p = labels[dy:, max(dx, 0):w + min(dx, 0)]
         q = labels[:h - dy, max(-dx, 0):w - max(dx, 0)]
+        if not excluded:  # every pixel pair lies on a test line
+            counts[name] = (float(p.size) * step, int(np.count_nonzero(p != q)))
+            continue
         valid = (p > 0) & (q > 0)
         counts[name] = (float(np.count_nonzero(valid)) * step,
                         int(np.count_nonzero(valid & (p != q))))
@@ -91,8 +100,24 @@ def mean_intercept_px(counts: dict[str, tuple[float, int]]) -> float:
     return 1.0 / mean if mean > 0 else math.inf
 
 
+def cut_labels(labels: np.ndarray) -> np.ndarray:
+    """The labels (> 0) cut by the edge of the analysed area: on the frame, or beside an
+    excluded pixel (label 0: an annotation box inside the image)."""
+    cut = [labels[0], labels[-1], labels[:, 0], labels[:, -1]]
+    if not labels.all():
+        flat = labels.ravel()
+        for q, step in border_pairs(labels):
+            first, second = flat[q], flat[q + step]
+            cut += [first[second == 0], second[first == 0]]
+    cut = np.unique(np.concatenate(cut))
+    return cut[cut > 0]
+
+
 def jeffries_count(labels: np.ndarray) -> float:
     """E112 planimetric count N of a rectangle of labels: inside + ½ edge + ¼ per corner grain.
+
+    Grains beside excluded pixels (label 0) are cut by the edge of the analysed area too;
+    divide N by the number of labelled pixels for N_A.
 
     Example:
         >>> yy, xx = np.indices((8, 8))
@@ -100,7 +125,7 @@ def jeffries_count(labels: np.ndarray) -> float:
         >>> float(jeffries_count(squares) / squares.size)  # N_A = 1 / 16 per px²
         0.0625
     """
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    edge = cut_labels(labels)
     corners = np.unique([labels[0, 0], labels[0, -1], labels[-1, 0], labels[-1, -1]])
     inside = np.count_nonzero(np.bincount(labels.ravel())[1:]) - edge.size
     intercepted = np.setdiff1d(edge, corners).size
@@ -108,24 +133,32 @@ def jeffries_count(labels: np.ndarray) -> float:
 
 
 def shape_stats(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per label 1..n: area (px), aspect ratio (>= 1, from second moments), touches the edge."""
+    """Per label 1..n: area (px), aspect ratio (>= 1, from second moments), touches the edge.
+
+    The moments are summed over the runs of one label along each row (closed forms of the
+    sums over a run's columns), far fewer than pixels.
+    """
     n = int(labels.max())
-    flat = labels.ravel()
-    yy, xx = np.indices(labels.shape, dtype=np.float64)
-    area = np.bincount(flat, minlength=n + 1).astype(np.float64)
+    start, label, length = row_runs(labels)
+    length = length.astype(np.float64)
+    y, x0 = (v.astype(np.float64) for v in np.divmod(start, labels.shape[1]))
+    tail = length * (length - 1)  # sum over k < length of 2k
+    sum_x = length * x0 + tail / 2
+    sum_xx = length * x0 * x0 + x0 * tail + tail * (2 * length - 1) / 6
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(label, weights=values, minlength=n + 1)
+
+    area = total(length)
     safe = np.maximum(area, 1.0)
-
-    def mean(values: np.ndarray) -> np.ndarray:
-        return np.bincount(flat, weights=values.ravel(), minlength=n + 1) / safe
-
-    my, mx = mean(yy), mean(xx)
-    cyy = mean(yy * yy) - my**2 + 1 / 12
-    cxx = mean(xx * xx) - mx**2 + 1 / 12
-    cxy = mean(yy * xx) - my * mx
+    my, mx = total(length * y) / safe, total(sum_x) / safe
+    cyy = total(length * y * y) / safe - my**2 + 1 / 12
+    cxx = total(sum_xx) / safe - mx**2 + 1 / 12
+    cxy = total(y * sum_x) / safe - my * mx
     half_trace, root = (cyy + cxx) / 2, np.sqrt(((cyy - cxx) / 2) ** 2 + cxy**2)
     aspect = np.sqrt((half_trace + root) / np.maximum(half_trace - root, 1e-12))
     edge = np.zeros(n + 1, bool)
-    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    edge[cut_labels(labels)] = True
     return area[1:], aspect[1:], edge[1:]
 
 
@@ -136,60 +169,114 @@ def phase_fraction(gray: np.ndarray, labels: np.ndarray, *, force: bool = False
     With ``force`` (two phases known to be there) the split is reported whatever its
     separation, as long as both groups hold grains.
 
-    Each grain's level is the mean of its interior; the area-weighted levels are split by
+    Each grain's level is the mean of its interior. The area-weighted levels are split by
     Otsu's criterion, then a quadratic shading surface is fitted to them together with the
     offset between the two groups, removed, and the split redone (``PHASE_ROUNDS`` times).
-    The split counts as two phases when Ashman's D of the flattened groups exceeds
+    That split counts as two phases when Ashman's D of the flattened groups exceeds
     ``PHASE_SEPARATION``, their means differ by ``MIN_PHASE_CONTRAST`` and each holds at
-    least ``MIN_PHASE_FRACTION`` of the area.
+    least ``MIN_PHASE_FRACTION`` of the area. The fraction itself is measured the same way
+    on a log scale (uneven illumination multiplies the grays, and so the step between the
+    phases), each grain then checked against the grains it touches (``_local_check``).
     """
-    level, area, where = _grain_levels(gray, labels)
+    level, area, where, ids = _grain_levels(gray, labels)
     if level.size < MIN_PHASE_GRAINS:
         return None
+    if not force:
+        split = _shading_split(level, area, where)
+        if split is None or not _two_phases(*split, area):
+            return None
+    log_level = np.log(np.maximum(level, MIN_PHASE_LEVEL))
+    split = _shading_split(log_level, area, where)
+    if split is None:
+        return None
+    dark = _local_check(split[0], split[1], _surroundings(labels, ids))
+    return round(float(area[dark].sum() / area.sum()), 4)
+
+
+def _shading_split(level: np.ndarray, area: np.ndarray, where: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(flattened levels, darker-group mask) after ``PHASE_ROUNDS`` rounds of splitting and
+    shading removal, or None when a round leaves one group, or a group of one grain."""
     dark = _otsu_split(level, area)
     for _ in range(PHASE_ROUNDS):
         if dark.all() or not dark.any():
             return None
         level = _flatten(level, dark, where)
         dark = _otsu_split(level, area)
-    groups = (level[dark], level[~dark])
-    weights = (area[dark], area[~dark])
-    if min(g.size for g in groups) < 2:
-        return None
+    return None if min(dark.sum(), (~dark).sum()) < 2 else (level, dark)
+
+
+def _two_phases(level: np.ndarray, dark: np.ndarray, area: np.ndarray) -> bool:
+    """Whether a split is one of two phases: Ashman's D, contrast and shares (see
+    ``phase_fraction``)."""
+    groups, weights = (level[dark], level[~dark]), (area[dark], area[~dark])
     means = [np.average(g, weights=w) for g, w in zip(groups, weights, strict=True)]
     spread = sum(np.average((g - m) ** 2, weights=w)
                  for g, m, w in zip(groups, means, weights, strict=True))
     separation = math.sqrt(2.0) * abs(means[1] - means[0]) / max(math.sqrt(spread), 1e-6)
     fraction = float(area[dark].sum() / area.sum())
-    if force:
-        return round(fraction, 4)
-    if (separation < PHASE_SEPARATION or abs(means[1] - means[0]) < MIN_PHASE_CONTRAST
-            or min(fraction, 1 - fraction) < MIN_PHASE_FRACTION):
-        return None
-    return round(fraction, 4)
+    return (separation >= PHASE_SEPARATION and abs(means[1] - means[0]) >= MIN_PHASE_CONTRAST
+            and min(fraction, 1 - fraction) >= MIN_PHASE_FRACTION)
+
+
+def _surroundings(labels: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of indices into ``ids`` (labels) of touching grains, both ways."""
+    flat = labels.ravel()
+    first, second = zip(*[(flat[q], flat[q + step]) for q, step in border_pairs(labels)],
+                        strict=True)
+    n = int(labels.max()) + 1
+    a, b = np.concatenate(first).astype(np.int64), np.concatenate(second)
+    keys, _ = unique_inverse(np.minimum(a, b) * n + np.maximum(a, b))
+    index = np.full(n, -1, np.int64)
+    index[ids] = np.arange(ids.size)
+    a, b = index[keys // n], index[keys % n]
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    a, b = a[keep], b[keep]
+    return np.concatenate([a, b]), np.concatenate([b, a])
+
+
+def _local_check(level: np.ndarray, dark: np.ndarray, pairs: tuple[np.ndarray, np.ndarray]
+                 ) -> np.ndarray:
+    """The split redone grain by grain against the grains it touches (``pairs``): darker when
+    below the midpoint of the mean dark and mean light level around it; with grains of
+    one group only around it, below that group's mean shifted by half the global step
+    between the groups. Shading that the smooth surface misses varies little from one
+    grain to the next, the step between phases does not."""
+    source, target = pairs
+    step = float(level[~dark].mean() - level[dark].mean())
+    means = []
+    for group in (~dark[target], dark[target]):
+        count = np.bincount(source[group], minlength=level.size)
+        total = np.bincount(source[group], weights=level[target[group]], minlength=level.size)
+        means.append((total / np.maximum(count, 1), count > 0))
+    (light, has_light), (darker, has_dark) = means
+    midpoint = np.where(has_light & has_dark, (light + darker) / 2,
+                        np.where(has_light, light - step / 2, darker + step / 2))
+    return np.where(has_light | has_dark, level < midpoint, dark)
 
 
 def _grain_levels(gray: np.ndarray, labels: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per grain with an interior: mean interior gray, area (px) and the (k, 5) quadratic
-    terms (y, x, y², x², xy) of its centroid in frame fractions (-0.5 .. 0.5)."""
-    m = PHASE_MARGIN_PX
-    core = labels[m:-m, m:-m]
-    same = ((core == labels[:-2 * m, m:-m]) & (core == labels[2 * m:, m:-m])
-            & (core == labels[m:-m, :-2 * m]) & (core == labels[m:-m, 2 * m:]) & (core > 0))
-    k = PHASE_SAMPLE_STRIDE
-    same = same[::k, ::k]
-    inner = core[::k, ::k][same]
-    rows, cols = np.nonzero(same)
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per grain with an interior: mean interior gray, area (px), the (k, 5) quadratic
+    terms (y, x, y², x², xy) of its centroid in frame fractions (-0.5 .. 0.5) and its
+    label."""
+    m, k = PHASE_MARGIN_PX, PHASE_SAMPLE_STRIDE
+    core = labels[m:-m:k, m:-m:k]
+    same = ((core == labels[:-2 * m:k, m:-m:k]) & (core == labels[2 * m::k, m:-m:k])
+            & (core == labels[m:-m:k, :-2 * m:k]) & (core == labels[m:-m:k, 2 * m::k])
+            & (core > 0))
+    where = np.flatnonzero(same)
+    inner = core.ravel()[where]
+    rows, cols = np.divmod(where, same.shape[1])
     n = int(labels.max()) + 1
     count = np.bincount(inner, minlength=n)
     present = count > 0
     present[0] = False
     sums = [np.bincount(inner, weights=w, minlength=n)[present] / count[present]
-            for w in (gray[m:-m, m:-m][::k, ::k][same], rows * k + m, cols * k + m)]
+            for w in (gray[m:-m:k, m:-m:k].ravel()[where], rows * k + m, cols * k + m)]
     y, x = sums[1] / labels.shape[0] - 0.5, sums[2] / labels.shape[1] - 0.5
     area = np.bincount(labels.ravel(), minlength=n)[present].astype(np.float64)
-    return sums[0], area, np.column_stack([y, x, y * y, x * x, x * y])
+    return sums[0], area, np.column_stack([y, x, y * y, x * x, x * y]), np.flatnonzero(present)
 
 
 def _otsu_split(level: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -207,7 +294,8 @@ def _otsu_split(level: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def _flatten(level: np.ndarray, dark: np.ndarray, where: np.ndarray) -> np.ndarray:
     """Levels less a quadratic shading surface fitted jointly with a dark-group offset."""
     design = np.column_stack([np.ones_like(level), dark.astype(np.float64), where])
-    coef, *_ = np.linalg.lstsq(design, level, rcond=None)
+    # the normal equations (7 x 7): as exact here as the SVD of the tall design, far cheaper
+    coef, *_ = np.linalg.lstsq(design.T @ design, design.T @ level, rcond=None)
     return level - where @ coef[2:]
 
 

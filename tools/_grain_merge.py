@@ -28,8 +28,10 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["Borders", "line_borders", "merge_regions", "neighbour_pairs", "relabel",
-           "step_borders"]
+from ._grain_tables import border_pairs, unique_inverse
+
+__all__ = ["Borders", "line_borders", "merge_regions", "relabel", "step_borders",
+           "typical_step"]
 
 BORDER_OFFSET_Z, EVIDENCE_CLIP = 1.0, (-2.0, 4.0)
 """Line evidence per border pixel: z-score minus 1, clipped to [-2, 4] so that a few very
@@ -48,6 +50,10 @@ BORDER_Z = 3.0
 MEAN_VETO_Z = 3.0
 """Step evidence: two regions whose mean grays differ by more than this (noise units) are
 two grains, however short or blurred their border (small grains meet at short borders)."""
+VETO_MARGIN_PX, VETO_SAMPLE_STRIDE = 2, 2
+"""The mean grays compared are those of a region's pixels at least 2 px inside it (every
+2nd row and column): a sliver along a border (no interior) takes its gray from the blur of
+the border, and is no grain by that alone."""
 MIN_GRAIN_PX, MIN_GRAIN_SHARE = 12, 0.05
 """Regions below 12 px or 5 % of the median region are specks, merged into a neighbour."""
 
@@ -75,14 +81,6 @@ class Borders:
     gray: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def neighbour_pairs(labels: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, tuple, tuple]]:
-    """The two neighbour relations (right, down): p labels, q labels, p index, q index."""
-    return [(labels[:, 1:], labels[:, :-1], (slice(None), slice(1, None)),
-             (slice(None), slice(None, -1))),
-            (labels[1:], labels[:-1], (slice(1, None), slice(None)),
-             (slice(None, -1), slice(None)))]
-
-
 def _table(labels: np.ndarray, a: np.ndarray, b: np.ndarray, values: np.ndarray,
            counted: np.ndarray, signed: bool) -> Borders:
     """Sum per pair key; ``a``/``b`` unordered labels, values oriented a side minus b side."""
@@ -90,7 +88,7 @@ def _table(labels: np.ndarray, a: np.ndarray, b: np.ndarray, values: np.ndarray,
     if signed:
         values = np.where(a < b, values, -values)
     n = int(labels.max()) + 1
-    keys, inverse = np.unique(low * n + high, return_inverse=True)
+    keys, inverse = unique_inverse(low * n + high)
     return Borders(keys // n, keys % n, np.bincount(inverse).astype(np.float64),
                    np.bincount(inverse, weights=values * counted),
                    np.bincount(inverse, weights=counted.astype(np.float64)), signed)
@@ -99,12 +97,10 @@ def _table(labels: np.ndarray, a: np.ndarray, b: np.ndarray, values: np.ndarray,
 def line_borders(labels: np.ndarray, z: np.ndarray) -> Borders:
     """Line evidence: per pixel pair across a border the larger strength z-score, minus
     ``BORDER_OFFSET_Z`` and clipped to ``EVIDENCE_CLIP``."""
-    evidence = np.clip(z - BORDER_OFFSET_Z, *EVIDENCE_CLIP)
-    parts = []
-    for p, q, ip, iq in neighbour_pairs(labels):
-        differ = p != q
-        parts.append((p[differ], q[differ],
-                      np.maximum(evidence[ip][differ], evidence[iq][differ])))
+    evidence = np.clip(z - BORDER_OFFSET_Z, *EVIDENCE_CLIP).ravel()
+    flat = labels.ravel()
+    parts = [(flat[q + step], flat[q], np.maximum(evidence[q + step], evidence[q]))
+             for q, step in border_pairs(labels)]
     a, b, v = (np.concatenate(x) for x in zip(*parts, strict=True))
     return _table(labels, a, b, v, np.ones(v.size, bool), signed=False)
 
@@ -122,13 +118,15 @@ def step_borders(labels: np.ndarray, smooth: np.ndarray) -> Borders:
     flat_v = np.pad(smooth, d_max, mode="edge").ravel()
     k = NOISE_SAMPLE_STRIDE
     parts, inside = [], []
-    relations = ((1, labels[:, 1:] != labels[:, :-1]), (stride, labels[1:] != labels[:-1]))
-    for step, differ in relations:
-        rows, cols = np.nonzero(differ)
+    # per relation (right, down): the pairs across borders, and every k-th pair inside
+    samples = ((labels[::k, 1::k], labels[::k, :-1:k]), (labels[1::k, ::k], labels[:-1:k, ::k]))
+    for (border, _), step, (p_sample, q_sample) in zip(border_pairs(labels), (1, stride),
+                                                       samples, strict=True):
+        rows, cols = np.divmod(border, labels.shape[1])
         q = (rows + d_max) * stride + cols + d_max
         total, count = _offset_steps(flat_l, flat_v, q, step)
         parts.append((flat_l[q + step], flat_l[q], total / np.maximum(count, 1), count > 0))
-        rows, cols = np.nonzero(~differ[::k, ::k])
+        rows, cols = np.divmod(np.flatnonzero(p_sample == q_sample), p_sample.shape[1])
         q = (rows * k + d_max) * stride + cols * k + d_max
         total, count = _offset_steps(flat_l, flat_v, q, step)
         inside.append(total[count == len(STEP_OFFSETS_PX)] / len(STEP_OFFSETS_PX))
@@ -137,10 +135,22 @@ def step_borders(labels: np.ndarray, smooth: np.ndarray) -> Borders:
     a, b, v, c = (np.concatenate(x) for x in zip(*parts, strict=True))
     noise = max(noise, 1e-6)
     table = _table(labels, a, b, v / noise, c, signed=True)
+    return dataclasses.replace(table, gray=_interior_grays(labels, smooth / noise))
+
+
+def _interior_grays(labels: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per label: summed ``values`` and count of its interior pixels (neighbours
+    ``VETO_MARGIN_PX`` away along x and y carry its label: away from the blur of its
+    borders), sampled every ``VETO_SAMPLE_STRIDE`` rows and columns."""
+    m, k = VETO_MARGIN_PX, VETO_SAMPLE_STRIDE
+    core = labels[m:-m:k, m:-m:k]
+    inside = ((core == labels[:-2 * m:k, m:-m:k]) & (core == labels[2 * m::k, m:-m:k])
+              & (core == labels[m:-m:k, :-2 * m:k]) & (core == labels[m:-m:k, 2 * m::k]))
+    where = np.flatnonzero(inside)
+    inner = core.ravel()[where]
     n = int(labels.max()) + 1
-    gray = (np.bincount(labels.ravel(), smooth.ravel() / noise, n),
-            np.bincount(labels.ravel(), minlength=n).astype(np.float64))
-    return dataclasses.replace(table, gray=gray)
+    return (np.bincount(inner, weights=values[m:-m:k, m:-m:k].ravel()[where], minlength=n),
+            np.bincount(inner, minlength=n).astype(np.float64))
 
 
 def _offset_steps(flat_l: np.ndarray, flat_v: np.ndarray, q: np.ndarray, step: int
@@ -183,9 +193,62 @@ def _step_score(total: float, length: float, samples: float) -> float:
     return excess / math.sqrt(STEP_CORRELATION_PX * samples) - BORDER_Z
 
 
-def merge_regions(labels: np.ndarray, borders: Borders) -> tuple[np.ndarray, np.ndarray]:
+def _scores(borders: Borders) -> np.ndarray:
+    """``_step_score`` or ``_line_score`` of every border at once (the same float
+    operations, so the same values)."""
+    total, length, samples = borders.total, borders.length, borders.samples
+    if not borders.signed:
+        return total / np.sqrt(length) - BORDER_Z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.abs(total) - STEP_NULL_Z * samples
+        value = excess / np.sqrt(STEP_CORRELATION_PX * samples) - BORDER_Z
+    return np.where(samples < 1, 0.0, value)
+
+
+def typical_step(borders: np.ndarray) -> float:
+    """Length-weighted median absolute mean step of ``(k, 3)`` step borders (total, length,
+    samples), noise units; 0 without samples."""
+    total, length, samples = borders[borders[:, 2] > 0].T
+    if total.size == 0:
+        return 0.0
+    step = np.abs(total) / samples
+    order = np.argsort(step)
+    weight = np.cumsum(length[order])
+    return float(step[order][np.searchsorted(weight, weight[-1] / 2)])
+
+
+def _shading_score(floor: float) -> Callable[..., float]:
+    """Step score that also merges a border whose mean step is below ``floor``: however
+    significant, such a step is shading within a grain, not the step to another grain."""
+    def score(total: float, length: float, samples: float) -> float:
+        value = _step_score(total, length, samples)
+        if samples < 1:
+            return value
+        return min(value, abs(total) / samples / floor - 1.0)
+    return score
+
+
+def _shading_scores(borders: np.ndarray, floor: float) -> np.ndarray:
+    """``_shading_score(floor)`` of ``(k, 3)`` borders at once (the same float operations,
+    so the same values)."""
+    total, length, samples = borders.T
+    step = _scores(Borders(np.zeros(0), np.zeros(0), length, total, samples, signed=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shading = np.abs(total) / samples / floor - 1.0
+    return np.where(samples < 1, step, np.minimum(step, shading))
+
+
+def merge_regions(labels: np.ndarray, borders: Borders, shading_share: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Merge neighbouring regions, weakest border first, until every border is significant;
     then merge specks into the neighbour they share most border with.
+
+    Args:
+        labels: Region labels 1..n.
+        borders: Their border evidence.
+        shading_share: Step evidence only: after the merge, merge on across the borders
+            whose mean step is below this share of the typical step of the borders left
+            (``typical_step``); None: no such second pass.
 
     Returns:
         (labels renumbered 1..m, ``(k, 3)`` total, length and samples of the borders left).
@@ -195,8 +258,9 @@ def merge_regions(labels: np.ndarray, borders: Borders) -> tuple[np.ndarray, np.
     than ``MIN_GRAIN_PX``, or than ``MIN_GRAIN_SHARE`` of the median region unless the frame
     cuts it.
     """
-    table = {(int(i), int(j)): [float(t), float(n), float(s)] for i, j, n, t, s in zip(
-        borders.a, borders.b, borders.length, borders.total, borders.samples, strict=True)}
+    table = {(i, j): [t, n, s] for i, j, n, t, s in zip(
+        borders.a.tolist(), borders.b.tolist(), borders.length.tolist(),
+        borders.total.tolist(), borders.samples.tolist(), strict=True)}
     parent = np.arange(int(labels.max()) + 1)
     sizes = np.bincount(labels.ravel(), minlength=parent.size).astype(np.float64)
     edge = np.zeros(parent.size, bool)  # cut by the frame: a small piece is still a grain
@@ -208,21 +272,34 @@ def merge_regions(labels: np.ndarray, borders: Borders) -> tuple[np.ndarray, np.
     score: Callable[..., float] = _step_score if borders.signed else _line_score
     gray_sum, gray_count = (None, None) if borders.gray is None else (
         borders.gray[0].copy(), borders.gray[1].copy())
-    heap = [(score(*v), *k) for k, v in table.items()]
-    heapq.heapify(heap)
-    while heap and heap[0][0] < 0:
-        value, i, j = heapq.heappop(heap)
-        if (i, j) not in table or score(*table[(i, j)]) != value:
-            continue
-        if gray_sum is not None and abs(gray_sum[i] / gray_count[i] - gray_sum[j]
-                                        / gray_count[j]) > MEAN_VETO_Z:
-            continue
-        for key in _absorb(i, j, table, neighbours, borders.signed):
-            heapq.heappush(heap, (score(*table[key]), *key))
-        parent[j], sizes[i], edge[i] = i, sizes[i] + sizes[j], edge[i] | edge[j]
-        if gray_sum is not None:
-            gray_sum[i] += gray_sum[j]
-            gray_count[i] += gray_count[j]
+
+    def merge_weakest(heap: list, score: Callable[..., float]) -> None:
+        """Merge across the border of lowest negative ``score`` until none is left."""
+        heapq.heapify(heap)
+        while heap and heap[0][0] < 0:
+            value, i, j = heapq.heappop(heap)
+            if (i, j) not in table or score(*table[(i, j)]) != value:
+                continue
+            if gray_sum is not None and gray_count[i] > 0 and gray_count[j] > 0 and abs(
+                    gray_sum[i] / gray_count[i] - gray_sum[j] / gray_count[j]) > MEAN_VETO_Z:
+                continue
+            for key in _absorb(i, j, table, neighbours, borders.signed):
+                heapq.heappush(heap, (score(*table[key]), *key))
+            parent[j], sizes[i], edge[i] = i, sizes[i] + sizes[j], edge[i] | edge[j]
+            if gray_sum is not None:
+                gray_sum[i] += gray_sum[j]
+                gray_count[i] += gray_count[j]
+
+    merge_weakest(list(zip(_scores(borders).tolist(), borders.a.tolist(), borders.b.tolist(),
+                           strict=True)), score)
+    if borders.signed and shading_share is not None:
+        left = np.array(list(table.values()), np.float64).reshape(-1, 3)
+        typical = typical_step(left)
+        if typical > 0:
+            floor = shading_share * typical
+            values = _shading_scores(left, floor).tolist()
+            merge_weakest([(v, *k) for v, k in zip(values, table, strict=True)],
+                          _shading_score(floor))
     live = np.array(sorted(neighbours, key=lambda r: sizes[r]))
     share = MIN_GRAIN_SHARE * float(np.median(sizes[live]))
     speck = (sizes[live] < MIN_GRAIN_PX) | ((sizes[live] < share) & ~edge[live])

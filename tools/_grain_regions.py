@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from ._grain_filters import maximum_filter, minimum_filter
+
 __all__ = ["grain_regions"]
 
 MAX_SPECK_PX, MIN_CORE_PX = 30, 6
@@ -43,68 +45,144 @@ def grain_regions(strength: np.ndarray, threshold: float, ridges: bool = False) 
         threshold: Cores lie below this strength.
         ridges: Flood instead of joining the nearest core.
     """
-    depth = ndi.distance_transform_cdt(_fill_specks(strength < threshold), "chessboard")
-    cores = np.zeros(strength.shape, np.int32)
-    first = np.zeros(1, np.int32)  # flat index of one pixel of each core (index = label)
+    masks = _depth_masks(_fill_specks(strength < threshold))
+    # Everything below works on arrays framed by one pixel of background, so that the flat
+    # indices of a pixel's neighbours are plain offsets (no edge tests).
+    cores = np.zeros((strength.shape[0] + 2, strength.shape[1] + 2), np.int32)
+    first = np.zeros(1, np.int64)  # flat index of one pixel of each core (index = label)
     deeper = CORE_DEPTHS_PX[-1]
     for level in CORE_DEPTHS_PX[::-1]:
-        components, n = ndi.label(depth > level)
+        components, n = ndi.label(np.pad(masks[level], 1))
         cores, first = _grow_cores(cores, first, components, n, deeper - level + SHARE_STEPS,
                                    create=level >= NEW_CORE_DEPTH_PX)
         deeper = level
     if first.size == 1:
-        return np.ones_like(cores)
-    return _flood(cores, strength) if ridges else _nearest(cores)
+        return np.ones(strength.shape, np.int32)
+    cores[[0, -1]] = FRAME
+    cores[:, [0, -1]] = FRAME
+    grown = _flood(cores, np.pad(strength, 1)) if ridges else _nearest(cores)
+    return np.ascontiguousarray(grown[1:-1, 1:-1])
+
+
+FRAME = -1
+"""Label of the one-pixel frame around the working arrays: never free, never the largest."""
+NEAREST_FRONT_SHARE = 0.01
+"""Nearest-core growth goes from whole-image layers to a front once fewer than 1 % of the
+pixels are free."""
+
+
+def _depth_masks(inside: np.ndarray) -> dict[int, np.ndarray]:
+    """Per level of ``CORE_DEPTHS_PX``: the pixels of ``inside`` farther than that from
+    its outside (chessboard distance; the image's frame is no outside), by successive
+    erosions with squares."""
+    masks, mask, reached = {}, inside, 0
+    for level in CORE_DEPTHS_PX:
+        if level > reached:
+            mask = minimum_filter(mask, 2 * (level - reached) + 1)
+            reached = level
+        masks[level] = mask
+    return masks
+
+
+def _offsets(width: int, diagonal: bool) -> tuple[int, ...]:
+    """Flat index offsets of the 4 (or with ``diagonal`` 8) neighbours in rows of ``width``."""
+    sides = (-width, width, -1, 1)
+    return sides + (-width - 1, -width + 1, width - 1, width + 1) if diagonal else sides
+
+
+def _unique(index: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``index`` without repeats (one of each kept); ``seen`` is scratch space of the
+    image's size."""
+    seen[index] = np.arange(index.size)
+    return index[seen[index] == np.arange(index.size)]
 
 
 def _nearest(labels: np.ndarray) -> np.ndarray:
-    """Every pixel labelled as its nearest labelled pixel (chessboard distance)."""
-    iy, ix = ndi.distance_transform_cdt(labels == 0, "chessboard", return_distances=False,
-                                        return_indices=True)
-    return labels[iy, ix]
+    """Every free (0) pixel of a framed label image labelled as a nearest labelled pixel
+    (chessboard distance), ties to the larger label.
+
+    Breadth-first growth by 8-neighbour layers: while many pixels are free, a layer is a
+    3 x 3 maximum filter of the whole image; the last few pixels are grown into from a
+    front of flat indices.
+    """
+    grown = labels.copy()
+    free = grown == 0
+    while np.count_nonzero(free) > NEAREST_FRONT_SHARE * grown.size:
+        layer = maximum_filter(grown, 3)
+        np.copyto(grown, layer, where=free)
+        np.equal(grown, 0, out=free)
+    flat, free = grown.ravel(), free.ravel()
+    offsets = _offsets(grown.shape[1], diagonal=True)
+    seen = np.zeros(flat.size, np.int64)
+    front = np.flatnonzero(free)
+    while front.size:
+        best = np.zeros(front.size, np.int32)
+        for offset in offsets:
+            np.maximum(best, flat[front + offset], out=best)
+        front, best = front[best > 0], best[best > 0]
+        flat[front] = best
+        free[front] = False
+        near = np.concatenate([front + offset for offset in offsets])
+        front = _unique(near[free[near]], seen)
+    return grown
 
 
 def _flood(cores: np.ndarray, strength: np.ndarray) -> np.ndarray:
     """Watershed by flooding: the strength map quantized on a log scale, the free pixels of
     each level taken in order, each grown into from the labelled pixels by breadth-first
     4-neighbour layers (ties to the larger label), leftovers carried to the next level.
+
+    The growth of a level starts from that level's pixels only: a leftover of an earlier
+    level has no labelled neighbour (its growth ran to the end), so it can only be reached
+    through the new pixels, and stays open (``open_``) until it is.
     """
-    level = np.log1p(np.maximum(strength, 0.0)).ravel()
-    level *= FLOOD_LEVELS_PER_E
-    level = level.astype(np.int32)
     labels = cores.ravel().copy()
+    offsets = _offsets(cores.shape[1], diagonal=False)
     free = np.flatnonzero(labels == 0)
-    free = free[np.argsort(level[free], kind="stable")]
-    bounds = np.searchsorted(level[free], np.arange(int(level.max()) + 2))
+    level = np.log1p(np.maximum(strength.ravel()[free], 0.0))
+    level *= FLOOD_LEVELS_PER_E
+    level = level.astype(np.int16)  # a few dozen levels: a stable sort is a radix sort
+    order = np.argsort(level, kind="stable")
+    free, level = free[order], level[order]
+    bounds = np.searchsorted(level, np.arange(int(level.max(initial=0)) + 2))
     open_ = np.zeros(labels.size, bool)
-    stamp = np.zeros(labels.size, np.int64)
-    pending = np.zeros(0, np.int64)
+    seen = np.zeros(labels.size, np.int64)
     for k in range(bounds.size - 1):
-        pool = np.concatenate([pending, free[bounds[k]:bounds[k + 1]]])
-        open_[pool] = True
-        front = pool
+        front = free[bounds[k]:bounds[k + 1]]
+        open_[front] = True
         while front.size:
             best = np.zeros(front.size, np.int32)
-            for near in _neighbours(front, cores.shape):
-                np.maximum(best, labels[near], out=best)
+            for offset in offsets:
+                np.maximum(best, labels[front + offset], out=best)
             got = front[best > 0]
             labels[got] = best[best > 0]
             open_[got] = False
-            near = np.concatenate(_neighbours(got, cores.shape))
-            near = near[open_[near]]
-            stamp[near] = np.arange(near.size)
-            front = near[stamp[near] == np.arange(near.size)]  # each pixel once
-        pending = pool[open_[pool]]
+            near = np.concatenate([got + offset for offset in offsets])
+            front = _unique(near[open_[near]], seen)
     return labels.reshape(cores.shape)
 
 
 def _fill_specks(inside: np.ndarray) -> np.ndarray:
     """``inside`` with strong islands smaller than ``MAX_SPECK_PX`` (pits, noise) set inside."""
     islands, n = ndi.label(~inside)
-    sizes = np.bincount(islands.ravel(), minlength=n + 1)
+    sizes, _ = _runs(islands.ravel(), n)
     speck = sizes < MAX_SPECK_PX
     speck[0] = False
     return inside | speck[islands]
+
+
+def _runs(flat: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel count of each label 0..n of a flat label image, and the flat index of one of
+    its pixels (from the runs of equal labels, far fewer than pixels)."""
+    change = np.empty(flat.size, bool)
+    change[0] = True
+    np.not_equal(flat[1:], flat[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    label = flat[starts]
+    count = np.bincount(label, weights=np.diff(starts, append=flat.size), minlength=n + 1)
+    pixel = np.zeros(n + 1, np.int64)
+    pixel[label] = starts
+    return count, pixel
 
 
 def _grow_cores(cores: np.ndarray, first: np.ndarray, components: np.ndarray, n: int,
@@ -120,11 +198,10 @@ def _grow_cores(cores: np.ndarray, first: np.ndarray, components: np.ndarray, n:
     owner = np.zeros(n + 1, np.int32)
     owner[holder] = np.arange(1, first.size, dtype=np.int32)
     owner[held != 1] = 0
-    new = (held == 0) & (np.bincount(flat, minlength=n + 1) >= MIN_CORE_PX) & create
+    size, pixel = _runs(flat, n)
+    new = (held == 0) & (size >= MIN_CORE_PX) & create
     new[0] = False
     owner[new] = first.size + np.arange(int(new.sum()), dtype=np.int32)
-    pixel = np.zeros(n + 1, np.int32)
-    pixel[flat] = np.arange(flat.size, dtype=np.int32)
     grown = np.maximum(cores, owner[components])  # a filled component's core is its owner
     if (held > 1).any():
         _share(grown, components, held > 1, steps)
@@ -136,31 +213,23 @@ def _share(cores: np.ndarray, components: np.ndarray, shared: np.ndarray, steps:
 
     A geodesic growth inside each component, one 4-neighbour layer per step for ``steps``
     steps (ties to the larger label), worked on the growth front only; what is left stays
-    free for the next level.
+    free for the next level. The arrays are framed (background border).
     """
     flat, comp = cores.ravel(), components.ravel()
+    offsets = _offsets(cores.shape[1], diagonal=False)
     free = shared[comp] & (flat == 0)
     front = np.flatnonzero(free)
+    seen = np.zeros(flat.size, np.int64)
     for _ in range(steps):
         best = np.zeros(front.size, np.int32)
-        for near in _neighbours(front, cores.shape):
-            best = np.maximum(best, np.where(comp[near] == comp[front], flat[near], 0))
+        here = comp[front]
+        for offset in offsets:
+            near = front + offset
+            np.maximum(best, np.where(comp[near] == here, flat[near], 0), out=best)
         front = front[best > 0]
         if front.size == 0:
             return
         flat[front] = best[best > 0]
         free[front] = False
-        mark = np.zeros(flat.size, bool)
-        for near in _neighbours(front, cores.shape):
-            mark[near[free[near]]] = True
-        front = np.flatnonzero(mark)
-
-
-def _neighbours(index: np.ndarray, shape: tuple[int, int]) -> list[np.ndarray]:
-    """Flat indices of the 4 neighbours of flat ``index`` (the pixel itself at the edges)."""
-    width, size = shape[1], shape[0] * shape[1]
-    column = index % width
-    return [np.where(index >= width, index - width, index),
-            np.where(index < size - width, index + width, index),
-            np.where(column > 0, index - 1, index),
-            np.where(column < width - 1, index + 1, index)]
+        near = np.concatenate([front + offset for offset in offsets])
+        front = _unique(near[free[near]], seen)

@@ -12,9 +12,10 @@ Scan-line offsets are removed first. Grain regions come from a noise-relative st
 ``contrast`` by flooding, so that borders follow the gradient ridges); they are
 over-segmented on purpose and merged, weakest border first, unless the border shows
 significant evidence of a boundary (line strength, or for ``contrast`` a consistent gray
-step read a few pixels to either side), specks absorbed (``_grain_merge``). Finally twin
-boundaries are removed (``_grain_twins``): much fainter lines than the rest, and
-parallel-sided bands across a grain of one gray.
+step read a few pixels to either side, and one not much smaller than the typical step
+between grains: slow shading inside a grain is no boundary), specks absorbed
+(``_grain_merge``). Finally twin boundaries are removed (``_grain_twins``): much fainter
+lines than the rest, and parallel-sided bands across a grain of one gray.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from skimage.filters import threshold_otsu
 
 from csmbench.errors import ToolError
 
-from ._grain_merge import line_borders, merge_regions, step_borders
+from ._grain_filters import gaussian, grey_closing, grey_opening
+from ._grain_merge import line_borders, merge_regions, step_borders, typical_step
 from ._grain_regions import grain_regions
 from ._grain_twins import merge_faint, merge_twins
 
@@ -68,6 +70,10 @@ TWIN_ROUNDS = 3
 MIN_STEP_Z = 2.5
 """Contrast mode: the typical gray step across the borders found must reach 2.5 noise units
 (noise regions grouped by chance show 1-1.5; SEM grains 4 and more)."""
+SHADING_STEP_SHARE = 0.25
+"""Contrast mode: a border whose mean gray step is below a quarter of the typical step
+between the regions found is shading within a grain (SEM channelling grains vary slowly in
+gray; the step to a neighbour grain is a jump), however long and significant."""
 STEP_SIGMA_PX = 1.0
 """Gaussian smoothing of the image whose gray steps are read across borders, px."""
 
@@ -92,20 +98,24 @@ class Segmentation:
 
 def _smooth(gray: np.ndarray, mode: str) -> np.ndarray:
     """The image smoothed for ``mode`` (float32)."""
-    return ndi.gaussian_filter(gray.astype(np.float32), SMOOTH_SIGMA_PX[mode], truncate=3.0)
+    return gaussian(gray, SMOOTH_SIGMA_PX[mode], truncate=3.0)
 
 
 def _strength_of(smooth: np.ndarray, mode: str) -> np.ndarray:
     """Top-hat (dark, bright) or central-difference gradient magnitude (contrast)."""
-    size = (TOPHAT_SIZE_PX, TOPHAT_SIZE_PX)
     if mode == "dark":
-        return ndi.grey_closing(smooth, size=size) - smooth
+        return grey_closing(smooth, TOPHAT_SIZE_PX) - smooth
     if mode == "bright":
-        return smooth - ndi.grey_opening(smooth, size=size)
+        return smooth - grey_opening(smooth, TOPHAT_SIZE_PX)
     gy, gx = np.zeros_like(smooth), np.zeros_like(smooth)
-    gy[1:-1] = smooth[2:] - smooth[:-2]
-    gx[:, 1:-1] = smooth[:, 2:] - smooth[:, :-2]
-    return np.hypot(gx, gy) / 2.0
+    np.subtract(smooth[2:], smooth[:-2], out=gy[1:-1])
+    np.subtract(smooth[:, 2:], smooth[:, :-2], out=gx[:, 1:-1])
+    gx *= gx
+    gy *= gy
+    gx += gy
+    np.sqrt(gx, out=gx)
+    gx *= 0.5
+    return gx
 
 
 def choose_mode(gray: np.ndarray) -> Literal["dark", "bright", "contrast"]:
@@ -120,10 +130,9 @@ def choose_mode(gray: np.ndarray) -> Literal["dark", "bright", "contrast"]:
     """
     top, left = (max((side - MODE_CROP_PX) // 2, 0) for side in gray.shape)
     crop = gray[top:top + MODE_CROP_PX, left:left + MODE_CROP_PX].astype(np.float32)
-    image = ndi.gaussian_filter(crop, MODE_SIGMA_PX, truncate=3.0)
-    size = (MODE_TOPHAT_PX, MODE_TOPHAT_PX)
-    black = np.percentile((ndi.grey_closing(image, size=size) - image)[::2], MODE_PERCENTILE)
-    white = np.percentile((image - ndi.grey_opening(image, size=size))[::2], MODE_PERCENTILE)
+    image = gaussian(crop, MODE_SIGMA_PX, truncate=3.0)
+    black = np.percentile((grey_closing(image, MODE_TOPHAT_PX) - image)[::2], MODE_PERCENTILE)
+    white = np.percentile((image - grey_opening(image, MODE_TOPHAT_PX))[::2], MODE_PERCENTILE)
     ratio = float(black / max(white, 1e-9))
     detail = image - ndi.uniform_filter(image, MODE_HIGHPASS_PX)
     low, high = np.percentile(detail[::2], (MODE_NETWORK_SHARE, 100 - MODE_NETWORK_SHARE))
@@ -165,7 +174,7 @@ def segment_grains(gray: np.ndarray, mode: BoundaryMode = "auto", databar_rows: 
     used = choose_mode(region) if mode == "auto" else mode
     if mode == "auto":
         notes.append(f"boundary contrast chosen automatically: {used}")
-    labels, twins = _segment_at(_destripe(region), used)
+    labels, twins = _segment_at(_destripe(region.astype(np.float32)), used)
     if twins:
         notes.append(f"removed {twins} faint or twin-band boundaries (E112 disregards twin "
                      "boundaries)")
@@ -193,8 +202,9 @@ def _segment_at(region: np.ndarray, used: str) -> tuple[np.ndarray, int]:
         np.maximum(z, STEP_WEIGHT * _noise_units(_strength_of(smooth, "contrast")), out=z)
     labels = grain_regions(z, CORE_Z[used], ridges=used == "contrast")
     if used == "contrast":
-        steps = ndi.gaussian_filter(region.astype(np.float32), STEP_SIGMA_PX, truncate=3.0)
-        labels, left = merge_regions(labels, step_borders(labels, steps))
+        steps = gaussian(region, STEP_SIGMA_PX, truncate=3.0)
+        labels, left = merge_regions(labels, step_borders(labels, steps),
+                                     shading_share=SHADING_STEP_SHARE)
         _check_steps(left)
     else:
         labels, _ = merge_regions(labels, line_borders(labels, z))
@@ -220,11 +230,7 @@ def _check_steps(borders: np.ndarray) -> None:
     """ToolError unless the typical (length-weighted median) gray step across the borders
     left, ``(k, 3)`` step total, length and samples, stands ``MIN_STEP_Z`` noise units out:
     borders drawn in noise, grouped by chance, show about one unit."""
-    total, length, samples = borders[borders[:, 2] > 0].T
-    step = np.abs(total) / np.maximum(samples, 1.0)
-    order = np.argsort(step)
-    weight = np.cumsum(length[order])
-    typical = float(step[order][np.searchsorted(weight, weight[-1] / 2)]) if step.size else 0.0
+    typical = typical_step(borders)
     if typical < MIN_STEP_Z:
         raise ToolError(
             f"no grain boundaries found: the gray steps between the regions found are "
@@ -236,11 +242,19 @@ def _check_steps(borders: np.ndarray) -> None:
 def _destripe(gray: np.ndarray) -> np.ndarray:
     """The image less its scan-line offsets: each row's median step from the rows around
     it, clipped to a few times the typical offset (a boundary along a row is no offset)."""
-    sample = gray[:, ::DESTRIPE_COLUMN_STRIDE]
-    offset = np.median(sample - ndi.uniform_filter1d(sample, DESTRIPE_ROWS, axis=0), axis=1)
+    sample = np.ascontiguousarray(gray[:, ::DESTRIPE_COLUMN_STRIDE])
+    offset = _row_medians(sample - ndi.uniform_filter1d(sample, DESTRIPE_ROWS, axis=0))
     spread = 1.4826 * float(np.median(np.abs(offset - np.median(offset))))
     offset = np.clip(offset, -3 * spread, 3 * spread)
     return gray - offset[:, None]
+
+
+def _row_medians(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=1)`` of a 2-D array (one partition, no copy checks)."""
+    half = values.shape[1] // 2
+    kth = [half - 1, half] if values.shape[1] % 2 == 0 else [half]
+    middle = np.partition(values, kth, axis=1)[:, kth]
+    return middle.mean(axis=1)
 
 
 def _levels(strength: np.ndarray) -> tuple[float, float, float]:

@@ -3,11 +3,14 @@
 The micrograph is segmented into grains (``_grain_segment``, ``_grain_merge``); the label
 image is then measured the E112 way (``_grain_measure``): the mean lineal intercept from
 test lines at 0°, 45°, 90° and 135°, the Jeffries planimetric count, G by either method,
-grain shapes and the area share of a darker second phase.
+grain shapes and the area share of a darker second phase. A databar strip at the bottom
+and annotation boxes drawn over the image (``_grain_overlay``) are left out; grains they
+cut count as edge grains.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -30,6 +33,7 @@ from ._grain_measure import (
     phase_fraction,
     shape_stats,
 )
+from ._grain_overlay import find_annotations
 from ._grain_segment import BoundaryMode, Segmentation, segment_grains
 from ._image_io import LoadedImage, checked_pixel_size, load_image, to_gray
 from ._registry import AttachmentId, tool
@@ -150,12 +154,30 @@ def estimate_grain_size(
     gray = _as_gray(image)
     bottom, notes = _excluded_rows(gray, crop_bottom_px)
     segmentation = segment_grains(gray, boundaries, bottom)
+    boxes = find_annotations(gray[:gray.shape[0] - bottom])
+    if boxes:
+        segmentation = _exclude_boxes(segmentation, boxes)
+        notes.append(f"excluded {len(boxes)} annotation box(es) drawn over the image (flat "
+                     "fill: a scale bar or label); grains they cut count as edge grains")
     result = _measure(segmentation, gray, scale_nm, method, bottom,
                       [*notes, *segmentation.notes], two_phase)
     if overlay_path is not None:
         written = write_overlay(gray, segmentation.labels, overlay_path)
         result = result.model_copy(update={"overlay": str(written)})
     return result
+
+
+def _exclude_boxes(segmentation: Segmentation, boxes: list[tuple[int, int, int, int]]
+                   ) -> Segmentation:
+    """The segmentation with the boxes' pixels excluded (label 0), labels renumbered 1..n."""
+    labels = segmentation.labels.copy()
+    for top, bottom, left, right in boxes:
+        labels[top:bottom, left:right] = 0
+    present = np.bincount(labels.ravel()) > 0
+    present[0] = False
+    remap = np.cumsum(present).astype(np.int32)
+    remap[0] = 0
+    return dataclasses.replace(segmentation, labels=remap[labels])
 
 
 def _check_pixel_size(nm_per_pixel: object) -> float:
@@ -220,7 +242,8 @@ def _measure(segmentation: Segmentation, gray: np.ndarray, scale_nm: float,
             "expected grains several pixels across. Hint: the image may be noise, blank or not "
             "a micrograph of grains; try another `boundaries` setting.")
     intercept_um = intercept_px * um
-    grains_per_mm2 = jeffries_count(labels) / (labels.size * (um / 1000.0) ** 2)
+    analysed_px = np.count_nonzero(labels)
+    grains_per_mm2 = jeffries_count(labels) / (analysed_px * (um / 1000.0) ** 2)
     area, aspect, edge = shape_stats(labels)
     clear = ~edge
     if clear.sum() < 3:
@@ -286,8 +309,8 @@ def estimate_grain_size_tool(
     135°) in µm, the grains per mm² (Jeffries planimetric count), the ASTM grain size number
     G of the chosen method, equivalent-circle diameters (µm), aspect ratio and, for two
     gray-level populations of grains, the darker one's area fraction. A databar strip at the
-    bottom is excluded; twin boundaries (faint traces, parallel-sided bands) are disregarded
-    as E112 asks. Check the notes; with overlay=true the detected boundaries are drawn in red
+    bottom and scale-bar boxes drawn over the image are excluded; twin boundaries (faint
+    traces, parallel-sided bands) are disregarded as E112 asks. Check the notes; with overlay=true the detected boundaries are drawn in red
     into a PNG whose path is returned in "overlay".
 
     Args:

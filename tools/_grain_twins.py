@@ -30,12 +30,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError
 
-from ._grain_merge import neighbour_pairs, relabel
+from ._grain_filters import maximum_filter, minimum_filter
+from ._grain_merge import relabel
+from ._grain_tables import border_pairs, bounding_boxes, unique_inverse
 
 __all__ = ["merge_faint", "merge_twins"]
 
@@ -98,7 +99,9 @@ def merge_twins(labels: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, int]:
         area[band] + area[p1] + area[p2])
     keep &= ~(stack[band] | stack[p1] | stack[p2])
     keep &= np.abs(level[p1] - level[p2]) <= tone  # NaN (no interior) fails
-    boxes = ndi.find_objects(labels)
+    if not keep.any():
+        return labels, 0
+    boxes = bounding_boxes(labels)
     pairs = [(int(t), int(u), int(v)) for t, u, v in zip(band[keep], p1[keep], p2[keep],
                                                          strict=True)
              if _solidity(labels, boxes, (int(t), int(u), int(v))) >= TWIN_SOLIDITY]
@@ -161,12 +164,15 @@ def merge_faint(labels: np.ndarray, smooth: np.ndarray, dark: bool) -> tuple[np.
         (labels renumbered 1..m, number of borders removed).
     """
     size = 2 * FAINT_REACH_PX + 1
-    extreme = (ndi.minimum_filter if dark else ndi.maximum_filter)(smooth, size=size)
+    extreme = (minimum_filter if dark else maximum_filter)(smooth, size)
     parts = []
-    for p, q, ip, iq in neighbour_pairs(labels):
-        differ = (p != q) & (p > 0) & (q > 0)
-        pick = np.minimum if dark else np.maximum
-        parts.append((p[differ], q[differ], pick(extreme[ip][differ], extreme[iq][differ])))
+    pick = np.minimum if dark else np.maximum
+    flat, flat_extreme = labels.ravel(), extreme.ravel()
+    for q, step in border_pairs(labels):
+        pv, qv = flat[q + step], flat[q]
+        keep = (pv > 0) & (qv > 0)
+        q = q[keep]
+        parts.append((pv[keep], qv[keep], pick(flat_extreme[q + step], flat_extreme[q])))
     a, b, line = (np.concatenate(v) for v in zip(*parts, strict=True))
     if a.size == 0:
         return labels, 0
@@ -178,7 +184,7 @@ def merge_faint(labels: np.ndarray, smooth: np.ndarray, dark: bool) -> tuple[np.
     reference = float(np.median(depth))
     n = int(labels.max()) + 1
     low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b)
-    keys, inverse = np.unique(low * n + high, return_inverse=True)
+    keys, inverse = unique_inverse(low * n + high)
     if keys.size < FAINT_MIN_BORDERS:
         return labels, 0
     length = np.bincount(inverse).astype(np.float64)
@@ -213,17 +219,19 @@ def _traces(labels: np.ndarray) -> tuple[np.ndarray, ...] | None:
     (k, 2) of its fitted line, rms distance from the line (px) and length (px, that of a
     uniform segment with the same second moment)."""
     parts = []
-    for p, q, ip, _ in neighbour_pairs(labels):
-        differ = (p != q) & (p > 0) & (q > 0)
-        rows, cols = np.nonzero(differ)
-        rows = rows + (ip[0].start or 0) - (0.5 if ip[0].start else 0.0)
-        cols = cols + (ip[1].start or 0) - (0.5 if ip[1].start else 0.0)
-        parts.append((np.minimum(p, q)[differ], np.maximum(p, q)[differ], cols, rows))
+    flat = labels.ravel()
+    for down, (q, step) in enumerate(border_pairs(labels)):
+        pv, qv = flat[q + step], flat[q]
+        keep = (pv > 0) & (qv > 0)
+        rows, cols = np.divmod(q[keep], labels.shape[1])
+        pv, qv = pv[keep], qv[keep]  # the trace point lies between the two pixels
+        parts.append((np.minimum(pv, qv), np.maximum(pv, qv), cols + 0.5 * (1 - down),
+                      rows + 0.5 * down))
     a, b, x, y = (np.concatenate(v) for v in zip(*parts, strict=True))
     if a.size == 0:
         return None
     n = int(labels.max()) + 1
-    keys, inverse = np.unique(a.astype(np.int64) * n + b, return_inverse=True)
+    keys, inverse = unique_inverse(a.astype(np.int64) * n + b)
     count = np.bincount(inverse).astype(np.float64)
     x0, y0 = x - x.mean(), y - y.mean()
 
@@ -269,18 +277,20 @@ def _levels(labels: np.ndarray, gray: np.ndarray) -> np.ndarray:
     same = ((core == labels[:-2 * m:k, m:-m:k]) & (core == labels[2 * m::k, m:-m:k])
             & (core == labels[m:-m:k, :-2 * m:k]) & (core == labels[m:-m:k, 2 * m::k]))
     n = int(labels.max()) + 1
-    count = np.bincount(core[same], minlength=n).astype(np.float64)
-    total = np.bincount(core[same], weights=gray[m:-m:k, m:-m:k][same], minlength=n)
+    where = np.flatnonzero(same)
+    inner = core.ravel()[where]
+    count = np.bincount(inner, minlength=n).astype(np.float64)
+    total = np.bincount(inner, weights=gray[m:-m:k, m:-m:k].ravel()[where], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return total / count
 
 
-def _solidity(labels: np.ndarray, boxes: list, group: tuple[int, int, int]) -> float:
-    """Pixels of the union of ``group``'s regions over the pixels its convex hull holds."""
-    rows = [boxes[g - 1][0] for g in group]
-    cols = [boxes[g - 1][1] for g in group]
-    y0, x0 = min(r.start for r in rows), min(c.start for c in cols)
-    crop = labels[y0:max(r.stop for r in rows), x0:max(c.stop for c in cols)]
+def _solidity(labels: np.ndarray, boxes: np.ndarray, group: tuple[int, int, int]) -> float:
+    """Pixels of the union of ``group``'s regions over the pixels its convex hull holds;
+    ``boxes`` from ``bounding_boxes``."""
+    box = boxes[list(group)]
+    y0, x0 = int(box[:, 0].min()), int(box[:, 2].min())
+    crop = labels[y0:int(box[:, 1].max()), x0:int(box[:, 3].max())]
     member = np.isin(crop, group)
     ys, xs = np.nonzero(member)
     if ys.size < 3:

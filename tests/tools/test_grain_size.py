@@ -23,6 +23,7 @@ from csmbench.tools._grain_size import (
     astm_g_planimetric,
     find_databar,
     intercept_counts,
+    jeffries_count,
 )
 
 CLI = [str(Path(sys.executable).with_name("csmbench"))]
@@ -409,3 +410,129 @@ def test_two_phase_forces_a_split_of_close_grey_populations() -> None:
     never = estimate_grain_size(image, 500.0, boundaries="dark", crop_bottom_px=0,
                                 two_phase=False)
     assert never.phase_fraction is None
+
+
+# --- annotations drawn over the image, SEM shading, uneven light --------------------------------
+
+
+def with_box(image: np.ndarray, top: int = 230, left: int = 20) -> np.ndarray:
+    """``image`` with a black scale-bar box (70 x 130 px) holding a white bar and 'text'."""
+    boxed = image.copy()
+    boxed[top:top + 70, left:left + 130] = 0.0
+    boxed[top + 45:top + 50, left + 10:left + 120] = 1.0  # the bar
+    boxed[top + 10:top + 30, left + 30:left + 100:6] = 1.0  # strokes of a label
+    return boxed
+
+
+def test_annotation_box_is_excluded() -> None:
+    """A flat black box drawn over a two-phase structure: counted as grains it would be a
+    darker 'phase' of its own; excluded, the fraction and N_A stay those of the grains."""
+    rng = np.random.default_rng(21)
+    labels = voronoi(320, 120, rng)
+    dark = rng.random(labels.max() + 1) < 0.3
+    image = np.where(dark[labels], 0.4, 0.8)
+    image = np.where(ndi.morphological_gradient(labels, size=3) > 0, 0.1, image)
+    image = np.clip(image + 0.02 * rng.standard_normal(image.shape), 0.0, 1.0)
+    image = np.round(image * 255) / 255  # 8-bit, as an image file holds it
+    plain = estimate_grain_size(image, UM_PER_PX, boundaries="dark", crop_bottom_px=0,
+                                two_phase=True)
+    boxed = estimate_grain_size(with_box(image), UM_PER_PX, boundaries="dark",
+                                crop_bottom_px=0, two_phase=True)
+    outside = np.ones(labels.shape, bool)
+    outside[228:302, 18:152] = False
+    assert boxed.phase_fraction == pytest.approx(float(dark[labels][outside].mean()), abs=0.03)
+    assert boxed.grains_per_mm2 == pytest.approx(plain.grains_per_mm2, rel=0.08)
+    assert boxed.mean_intercept_um == pytest.approx(plain.mean_intercept_um, rel=0.05)
+    assert any("annotation" in note for note in boxed.notes)
+    assert not any("annotation" in note for note in plain.notes)
+
+
+def test_flat_drawings_are_not_annotations() -> None:
+    """A noise-free drawing is flat everywhere: its flat regions are its content."""
+    from csmbench.tools._grain_overlay import find_annotations
+
+    assert find_annotations(with_box(squares() * 0.8 + 0.1)) == []
+    rng = np.random.default_rng(2)
+    noisy = rng.uniform(0.3, 0.7, (200, 260))
+    assert find_annotations(noisy) == []
+    noisy[150:190, 100:200] = 1.0
+    assert find_annotations(noisy) == [(148, 192, 98, 202)]
+
+
+def test_shading_inside_sem_grains_does_not_split_them() -> None:
+    """Channelling-contrast grains 64 px across whose gray drifts by up to ±0.03 inside
+    (slow shading; neighbours differ by >= 0.2): the drift steps are significant over long
+    borders, yet far below the steps between grains, so each grain stays one."""
+    rng = np.random.default_rng(6)
+    yy, xx = np.indices((384, 384))
+    cells = (yy // 64) * 6 + xx // 64
+    tone = np.array([0.2, 0.45, 0.7, 0.9])[(yy // 64 % 2) * 2 + xx // 64 % 2]
+    shading = 0.03 * np.sin(xx / 23.0 + 1.0) * np.cos(yy / 29.0)
+    image = ndi.gaussian_filter(tone + shading, 0.8) + 0.03 * rng.standard_normal(tone.shape)
+    result = estimate_grain_size(image, UM_PER_PX, "planimetric", boundaries="contrast",
+                                 crop_bottom_px=0)
+    assert result.n_grains == np.unique(cells).size
+    truth = jeffries_count(cells + 1) / cells.size * 1e6  # grains per mm² at 1 µm per px
+    assert result.grains_per_mm2 == pytest.approx(truth, rel=0.01)
+
+
+def test_phases_under_strong_vignetting() -> None:
+    """Light falling off to 38 % in a corner (vignette and tilt) multiplies both phases'
+    grays, and so their difference: split on a log scale, the phases keep their area
+    fraction (an additive shading fit puts it 0.09 high here)."""
+    rng = np.random.default_rng(4)
+    labels = voronoi(360, 160, rng)
+    dark = rng.random(labels.max() + 1) < 0.3
+    image = np.where(dark[labels], 0.6, 0.85) + rng.normal(0.0, 0.02, labels.max() + 1)[labels]
+    image = np.where(ndi.morphological_gradient(labels, size=3) > 0, 0.1, image)
+    yy, xx = (np.indices(labels.shape) - 180) / 360
+    image = image * (1.0 - (xx**2 + yy**2) + 0.25 * xx)
+    result = estimate_grain_size(image + 0.01 * rng.standard_normal(image.shape), UM_PER_PX,
+                                 boundaries="dark", crop_bottom_px=0, two_phase=True)
+    assert result.phase_fraction == pytest.approx(float(dark[labels].mean()), abs=0.05)
+
+
+# --- the fast building blocks equal their library counterparts ----------------------------------
+
+
+def test_opencv_filters_equal_scipy() -> None:
+    from csmbench.tools import _grain_filters as fast
+
+    rng = np.random.default_rng(0)
+    for shape in ((67, 93), (8, 8)):  # the second smaller than the widest window
+        image = rng.random(shape).astype(np.float32)
+        images = [image, image > 0.5, (image * 5000).astype(np.int32)]  # gray, mask, labels
+        for size in (3, 5, 7, 9, 11):
+            for data in images:
+                for got, want in ((fast.maximum_filter(data, size),
+                                   ndi.maximum_filter(data, size=size)),
+                                  (fast.minimum_filter(data, size),
+                                   ndi.minimum_filter(data, size=size))):
+                    assert got.dtype == want.dtype and np.array_equal(got, want)
+            assert np.array_equal(fast.grey_closing(image, size),
+                                  ndi.grey_closing(image, size=(size, size)))
+            assert np.array_equal(fast.grey_opening(image, size),
+                                  ndi.grey_opening(image, size=(size, size)))
+        for sigma in (0.7, 1.0, 1.5, 3.0):
+            assert np.abs(fast.gaussian(image, sigma)
+                          - ndi.gaussian_filter(image, sigma, truncate=3.0)).max() < 1e-6
+
+
+def test_tables_equal_numpy_and_scipy() -> None:
+    from csmbench.tools import _grain_tables as tables
+
+    rng = np.random.default_rng(1)
+    labels = voronoi(90, 25, rng)
+    keys = rng.integers(0, 5000, 3000)
+    for got, want in zip(tables.unique_inverse(keys), np.unique(keys, return_inverse=True),
+                         strict=True):
+        assert np.array_equal(got, want)
+    boxes = tables.bounding_boxes(labels)
+    for label, (rows, cols) in enumerate(ndi.find_objects(labels), start=1):
+        assert tuple(boxes[label]) == (rows.start, rows.stop, cols.start, cols.stop)
+    (right, one), (down, width) = tables.border_pairs(labels)
+    assert one == 1 and width == labels.shape[1]
+    assert right.size == np.count_nonzero(labels[:, 1:] != labels[:, :-1])
+    assert down.size == np.count_nonzero(labels[1:] != labels[:-1])
+    flat = labels.ravel()
+    assert np.all(flat[right] != flat[right + 1]) and np.all(flat[down] != flat[down + width])
