@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict
+from skimage.segmentation import relabel_sequential
 
 from csmbench.errors import ToolError
 
@@ -173,11 +174,7 @@ def _exclude_boxes(segmentation: Segmentation, boxes: list[tuple[int, int, int, 
     labels = segmentation.labels.copy()
     for top, bottom, left, right in boxes:
         labels[top:bottom, left:right] = 0
-    present = np.bincount(labels.ravel()) > 0
-    present[0] = False
-    remap = np.cumsum(present).astype(np.int32)
-    remap[0] = 0
-    return dataclasses.replace(segmentation, labels=remap[labels])
+    return dataclasses.replace(segmentation, labels=relabel_sequential(labels)[0])
 
 
 def _check_pixel_size(nm_per_pixel: object) -> float:
